@@ -1,0 +1,75 @@
+//! The env entries of the cluster files that the ApplicationSet reads (SPEC section 2).
+//!
+//! Allowed envs are never hard-coded: they are whatever the cluster files named by the
+//! ApplicationSet's git files generators hold.
+
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+use serde::Deserialize;
+
+use crate::layout;
+
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Cluster {
+    pub cluster: String,
+    pub cluster_type: String,
+    pub env: String,
+    pub namespace: String,
+    pub node_profile: String,
+    pub dns_zone: String,
+}
+
+/// The cluster files (repository paths) that the ApplicationSet's git files generators read.
+pub fn appset_cluster_files(root: &Path) -> Result<Vec<String>> {
+    let text = std::fs::read_to_string(root.join(layout::APPSET))
+        .with_context(|| format!("reading {}", layout::APPSET))?;
+    let appset: serde_yaml::Value =
+        serde_yaml::from_str(&text).with_context(|| format!("parsing {}", layout::APPSET))?;
+    let mut files = Vec::new();
+    collect_git_files(&appset["spec"]["generators"], &mut files);
+    files.retain(|f| f.starts_with("config/clusters/"));
+    if files.is_empty() {
+        bail!(
+            "{}: no git files generator reads a file under config/clusters/; the envs cannot be known",
+            layout::APPSET
+        );
+    }
+    Ok(files)
+}
+
+fn collect_git_files(generators: &serde_yaml::Value, out: &mut Vec<String>) {
+    let Some(list) = generators.as_sequence() else { return };
+    for generator in list {
+        for files in generator["git"]["files"].as_sequence().into_iter().flatten() {
+            if let Some(path) = files["path"].as_str() {
+                out.push(path.to_owned());
+            }
+        }
+        collect_git_files(&generator["matrix"]["generators"], out);
+        collect_git_files(&generator["merge"]["generators"], out);
+    }
+}
+
+/// Reads one cluster file: a YAML list of env entries.
+pub fn read_cluster_file(root: &Path, path: &str) -> Result<Vec<Cluster>> {
+    let text = std::fs::read_to_string(root.join(path)).with_context(|| format!("reading {path}"))?;
+    let clusters: Vec<Cluster> =
+        serde_yaml::from_str(&text).with_context(|| format!("parsing {path}: expected a list of env entries"))?;
+    Ok(clusters)
+}
+
+/// The envs the ApplicationSet generates Applications for, in file order.
+pub fn appset_envs(root: &Path) -> Result<Vec<Cluster>> {
+    let mut envs: Vec<Cluster> = Vec::new();
+    for file in appset_cluster_files(root)? {
+        for cluster in read_cluster_file(root, &file)? {
+            if envs.iter().any(|c| c.env == cluster.env) {
+                bail!("{file}: env {:?} is listed twice", cluster.env);
+            }
+            envs.push(cluster);
+        }
+    }
+    Ok(envs)
+}

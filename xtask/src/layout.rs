@@ -1,0 +1,49 @@
+//! Every path convention of the repository (SPEC sections 2 and 4), written once.
+//!
+//! Paths are repository-relative strings with '/' separators, so that plans, JSON output and golden
+//! files read the same on every machine.
+
+use crate::clusters::Cluster;
+
+/// The URL of this repository, as component files and the ApplicationSet name it.
+pub const REPO_URL: &str = "https://github.com/ameideio/ameide-gitops.git";
+pub const APPSETS_DIR: &str = "argocd/applicationsets";
+pub const APPSET: &str = "argocd/applicationsets/ameide.yaml";
+pub const COMPONENTS_DIR: &str = "environments/_shared/components";
+pub const PRIMITIVES_DIR: &str = "environments/_shared/components/apps/primitives";
+pub const CHARTS_DIR: &str = "sources/charts";
+pub const RAW_MANIFESTS_CHART: &str = "sources/charts/foundation/common/raw-manifests";
+pub const HELM_TEST_JOBS_CHART: &str = "sources/charts/foundation/helm-test-jobs";
+/// The domain every primitive lives in.
+pub const PRIMITIVES_DOMAIN: &str = "apps";
+/// Where provisioned tools are cached (ignored by Git).
+pub const TOOLS_DIR: &str = ".tools";
+
+pub fn primitive_component_file(component: &str) -> String {
+    format!("{PRIMITIVES_DIR}/{component}/component.yaml")
+}
+
+pub fn shared_values(domain: &str, component: &str) -> String {
+    format!("sources/values/_shared/{domain}/{component}.yaml")
+}
+
+pub fn env_values(env: &str, domain: &str, component: &str) -> String {
+    format!("sources/values/env/{env}/{domain}/{component}.yaml")
+}
+
+/// The six value layers of an Application, in the order the ApplicationSet passes them to Helm.
+pub fn value_layers(cluster: &Cluster, domain: &str, component: &str) -> [String; 6] {
+    [
+        "sources/values/base/globals.yaml".to_owned(),
+        format!("sources/values/cluster/{}/globals.yaml", cluster.cluster_type),
+        format!("sources/values/env/{}/globals.yaml", cluster.env),
+        format!("config/node-profiles/{}.yaml", cluster.node_profile),
+        shared_values(domain, component),
+        env_values(&cluster.env, domain, component),
+    ]
+}
+
+/// The Argo CD Application generated for a component in an env.
+pub fn application_name(env: &str, component: &str) -> String {
+    format!("{env}-{component}")
+}

@@ -1,0 +1,74 @@
+//! The xtask of ameide-gitops: the one authoritative writer of primitive wiring, the pre-merge gate,
+//! and the tools they need.
+//!
+//! `cargo xtask scaffold-primitive` writes the wiring of a new primitive (or opens a pull request
+//! with it, or dispatches the workflow that does), `cargo xtask verify` proves what Argo CD will
+//! generate from the tree, `cargo xtask apps` lists it, and `cargo xtask test` runs every test with
+//! pinned tools. See README.md.
+
+mod clusters;
+mod exit;
+mod helm;
+mod layout;
+mod primitive;
+mod scaffold;
+mod test_suite;
+mod tools;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Result};
+use clap::{Parser, Subcommand};
+use xshell::Shell;
+
+#[derive(Parser)]
+#[command(name = "cargo xtask", about = "ameide-gitops: scaffold, verify, test", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Write (or propose) the GitOps wiring of a new primitive.
+    ScaffoldPrimitive(scaffold::Flags),
+    /// Run the whole test suite with pinned tools.
+    Test(test_suite::Flags),
+    /// Provision the pinned tools (helm, gh, actionlint, zizmor) into .tools/.
+    Tools(tools::Flags),
+}
+
+fn main() {
+    let cli = Cli::parse();
+    let code = match run(cli) {
+        Ok(()) => 0,
+        Err(err) => exit::report(&err),
+    };
+    std::process::exit(code);
+}
+
+fn run(cli: Cli) -> Result<()> {
+    let sh = Shell::new()?;
+    let root = project_root(&sh.current_dir())?;
+    sh.change_dir(&root);
+    match cli.command {
+        Command::ScaffoldPrimitive(flags) => scaffold::run(&sh, &flags),
+        Command::Test(flags) => test_suite::run(&sh, &flags),
+        Command::Tools(flags) => tools::run(&sh, &flags),
+    }
+}
+
+/// The repository root: the nearest ancestor of the current directory holding the ApplicationSets,
+/// so that the same binary works in a checkout, a worktree or a test's temporary copy.
+fn project_root(start: &Path) -> Result<PathBuf> {
+    for dir in start.ancestors() {
+        if dir.join(layout::APPSETS_DIR).is_dir() && dir.join("sources").is_dir() {
+            return Ok(dir.to_path_buf());
+        }
+    }
+    bail!(
+        "{} is not inside the ameide-gitops repository (no {} above it); run cargo xtask from the checkout",
+        start.display(),
+        layout::APPSETS_DIR
+    )
+}
