@@ -40,9 +40,15 @@ pub fn appset_cluster_files(root: &Path) -> Result<Vec<String>> {
 }
 
 fn collect_git_files(generators: &serde_yaml::Value, out: &mut Vec<String>) {
-    let Some(list) = generators.as_sequence() else { return };
+    let Some(list) = generators.as_sequence() else {
+        return;
+    };
     for generator in list {
-        for files in generator["git"]["files"].as_sequence().into_iter().flatten() {
+        for files in generator["git"]["files"]
+            .as_sequence()
+            .into_iter()
+            .flatten()
+        {
             if let Some(path) = files["path"].as_str() {
                 out.push(path.to_owned());
             }
@@ -54,9 +60,10 @@ fn collect_git_files(generators: &serde_yaml::Value, out: &mut Vec<String>) {
 
 /// Reads one cluster file: a YAML list of env entries.
 pub fn read_cluster_file(root: &Path, path: &str) -> Result<Vec<Cluster>> {
-    let text = std::fs::read_to_string(root.join(path)).with_context(|| format!("reading {path}"))?;
-    let clusters: Vec<Cluster> =
-        serde_yaml::from_str(&text).with_context(|| format!("parsing {path}: expected a list of env entries"))?;
+    let text =
+        std::fs::read_to_string(root.join(path)).with_context(|| format!("reading {path}"))?;
+    let clusters: Vec<Cluster> = serde_yaml::from_str(&text)
+        .with_context(|| format!("parsing {path}: expected a list of env entries"))?;
     Ok(clusters)
 }
 

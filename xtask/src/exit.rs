@@ -25,19 +25,34 @@ impl fmt::Display for Failure {
 impl std::error::Error for Failure {}
 
 pub fn invalid(message: impl Into<String>) -> anyhow::Error {
-    Failure { code: Code::Invalid, message: message.into() }.into()
+    Failure {
+        code: Code::Invalid,
+        message: message.into(),
+    }
+    .into()
 }
 
 pub fn refused(message: impl Into<String>) -> anyhow::Error {
-    Failure { code: Code::Refused, message: message.into() }.into()
+    Failure {
+        code: Code::Refused,
+        message: message.into(),
+    }
+    .into()
 }
 
 pub fn guardrail(message: impl Into<String>) -> anyhow::Error {
-    Failure { code: Code::Guardrail, message: message.into() }.into()
+    Failure {
+        code: Code::Guardrail,
+        message: message.into(),
+    }
+    .into()
 }
 
 /// The exit code of an error.
 pub fn code_of(err: &anyhow::Error) -> i32 {
+    if let Some(code) = silenced_code(err) {
+        return code;
+    }
     err.chain()
         .find_map(|e| e.downcast_ref::<Failure>())
         .map_or(1, |f| f.code as i32)
@@ -46,7 +61,7 @@ pub fn code_of(err: &anyhow::Error) -> i32 {
 /// Prints the error (with its context chain) and returns the exit code.
 pub fn report(err: &anyhow::Error) -> i32 {
     let code = code_of(err);
-    if !crate::exit::is_silenced(err) {
+    if !is_silenced(err) {
         eprintln!("error: {err:#}");
     }
     code

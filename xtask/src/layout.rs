@@ -35,7 +35,10 @@ pub fn env_values(env: &str, domain: &str, component: &str) -> String {
 pub fn value_layers(cluster: &Cluster, domain: &str, component: &str) -> [String; 6] {
     [
         "sources/values/base/globals.yaml".to_owned(),
-        format!("sources/values/cluster/{}/globals.yaml", cluster.cluster_type),
+        format!(
+            "sources/values/cluster/{}/globals.yaml",
+            cluster.cluster_type
+        ),
         format!("sources/values/env/{}/globals.yaml", cluster.env),
         format!("config/node-profiles/{}.yaml", cluster.node_profile),
         shared_values(domain, component),
@@ -46,4 +49,30 @@ pub fn value_layers(cluster: &Cluster, domain: &str, component: &str) -> [String
 /// The Argo CD Application generated for a component in an env.
 pub fn application_name(env: &str, component: &str) -> String {
     format!("{env}-{component}")
+}
+
+/// Every `component.yaml` under the components folder, as sorted repository paths (the order the
+/// ApplicationSet's git files generator processes them in).
+pub fn component_files(root: &std::path::Path) -> std::io::Result<Vec<String>> {
+    let mut found = Vec::new();
+    let mut stack = vec![root.join(COMPONENTS_DIR)];
+    while let Some(dir) = stack.pop() {
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(err) => return Err(err),
+        };
+        for entry in entries {
+            let entry = entry?;
+            let path = entry.path();
+            if entry.file_type()?.is_dir() {
+                stack.push(path);
+            } else if entry.file_name() == "component.yaml" {
+                let relative = path.strip_prefix(root).expect("under root");
+                found.push(relative.to_string_lossy().replace('\\', "/"));
+            }
+        }
+    }
+    found.sort();
+    Ok(found)
 }

@@ -22,7 +22,11 @@ use clap::{Parser, Subcommand};
 use xshell::Shell;
 
 #[derive(Parser)]
-#[command(name = "cargo xtask", about = "ameide-gitops: scaffold, verify, test", version)]
+#[command(
+    name = "cargo xtask",
+    about = "ameide-gitops: scaffold, verify, test",
+    version
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -81,7 +81,8 @@ pub struct Name(String);
 
 impl Name {
     pub fn parse(input: &str) -> Result<Name, String> {
-        let rule = "must be lowercase kebab-case: a letter, then letters, digits and single hyphens";
+        let rule =
+            "must be lowercase kebab-case: a letter, then letters, digits and single hyphens";
         if input.is_empty() {
             return Err(format!("name {}: {rule}, e.g. \"orders\"", show(input)));
         }
@@ -213,7 +214,10 @@ impl Primitive {
                 names.push((format!("Application ({env})"), format!("{env}-{component}")));
             }
             names.push(("Helm release".to_owned(), component.clone()));
-            names.push(("disabled marker".to_owned(), format!("{component}-disabled")));
+            names.push((
+                "disabled marker".to_owned(),
+                format!("{component}-disabled"),
+            ));
         }
         names.push(("primitive resource".to_owned(), self.resource_name()));
         names.push(("operator Service".to_owned(), self.service_name()));
@@ -301,7 +305,12 @@ fn suggest_kebab(s: &str) -> String {
     if trimmed.is_empty() {
         "orders".to_owned()
     } else {
-        trimmed.chars().take(30).collect::<String>().trim_end_matches('-').to_owned()
+        trimmed
+            .chars()
+            .take(30)
+            .collect::<String>()
+            .trim_end_matches('-')
+            .to_owned()
     }
 }
 
@@ -318,7 +327,11 @@ impl ImageRef {
                 show(input)
             ));
         };
-        if digest.len() != 64 || !digest.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+        if digest.len() != 64
+            || !digest
+                .bytes()
+                .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+        {
             return Err(format!(
                 "image reference {}: the digest must be exactly 64 lowercase hex digits after \"@sha256:\"; {example}",
                 show(input)
@@ -379,7 +392,10 @@ fn is_repository(repo: &str) -> bool {
             // A registry host, optionally with a port.
             match part.split_once(':') {
                 Some((host, port)) => {
-                    if port.is_empty() || port.len() > 5 || !port.bytes().all(|b| b.is_ascii_digit()) {
+                    if port.is_empty()
+                        || port.len() > 5
+                        || !port.bytes().all(|b| b.is_ascii_digit())
+                    {
                         return false;
                     }
                     host
@@ -430,9 +446,22 @@ mod tests {
             assert_eq!(Kind::parse(kind.as_str()), Ok(kind));
         }
         let err = Kind::parse("Domain").unwrap_err();
-        assert!(err.contains("must be one of domain, process, agent, uisurface, projection, integration"), "{err}");
+        assert!(
+            err.contains(
+                "must be one of domain, process, agent, uisurface, projection, integration"
+            ),
+            "{err}"
+        );
         assert!(err.contains("e.g. \"domain\""), "{err}");
-        for bad in ["", "domains", "dom ain", "domain\n", "../domain", "ui-surface", "ｄomain"] {
+        for bad in [
+            "",
+            "domains",
+            "dom ain",
+            "domain\n",
+            "../domain",
+            "ui-surface",
+            "ｄomain",
+        ] {
             assert!(Kind::parse(bad).is_err(), "{bad:?} accepted");
         }
     }
@@ -440,13 +469,36 @@ mod tests {
     #[test]
     fn crd_kinds_follow_the_spec() {
         let crds: Vec<_> = Kind::ALL.iter().map(|k| k.crd_kind()).collect();
-        assert_eq!(crds, ["Domain", "Process", "Agent", "UISurface", "Projection", "Integration"]);
+        assert_eq!(
+            crds,
+            [
+                "Domain",
+                "Process",
+                "Agent",
+                "UISurface",
+                "Projection",
+                "Integration"
+            ]
+        );
     }
 
     #[test]
     fn names_accept_kebab_case() {
-        for good in ["orders", "a", "order-lines", "b2b", "x1-y2-z3", "v", "version", "smoker", "smoke-test"] {
-            assert_eq!(Name::parse(good).map(|n| n.to_string()), Ok(good.to_owned()));
+        for good in [
+            "orders",
+            "a",
+            "order-lines",
+            "b2b",
+            "x1-y2-z3",
+            "v",
+            "version",
+            "smoker",
+            "smoke-test",
+        ] {
+            assert_eq!(
+                Name::parse(good).map(|n| n.to_string()),
+                Ok(good.to_owned())
+            );
         }
     }
 
@@ -455,7 +507,11 @@ mod tests {
         let cases = [
             ("Orders", "lowercase kebab-case", "e.g. \"orders\""),
             ("OrderLines", "lowercase kebab-case", "e.g. \"order-lines\""),
-            ("order_lines", "lowercase kebab-case", "e.g. \"order-lines\""),
+            (
+                "order_lines",
+                "lowercase kebab-case",
+                "e.g. \"order-lines\"",
+            ),
             ("orders/../x", "lowercase kebab-case", ""),
             ("..", "lowercase kebab-case", ""),
             ("a/b", "lowercase kebab-case", ""),
@@ -478,14 +534,21 @@ mod tests {
             ("", "lowercase kebab-case", ""),
             ("orders-smoke", "must not end in \"-smoke\"", ""),
             ("smoke", "must not end in \"-smoke\"", ""),
-            ("orders-v3", "version-like segment", "--version v3 and use --name orders"),
+            (
+                "orders-v3",
+                "version-like segment",
+                "--version v3 and use --name orders",
+            ),
             ("orders-v0", "version-like segment", ""),
         ];
         for (input, rule, fix) in cases {
             let err = Name::parse(input).unwrap_err();
             assert!(err.contains(rule), "{input:?}: {err}");
             assert!(err.contains(fix), "{input:?}: {err}");
-            assert!(err.starts_with(&format!("name {input:?}")), "{input:?}: {err}");
+            assert!(
+                err.starts_with(&format!("name {input:?}")),
+                "{input:?}: {err}"
+            );
         }
         let long = "a".repeat(64);
         assert!(Name::parse(&long).unwrap_err().contains("is 64 characters"));
@@ -496,7 +559,9 @@ mod tests {
         for good in ["v0", "v1", "v10", "v123"] {
             assert!(Version::parse(good).is_ok(), "{good}");
         }
-        for bad in ["", "v", "V1", "1", "v01", "v-1", "v1.0", "v 1", "vv1", "v1a", "v１", "v0\n"] {
+        for bad in [
+            "", "v", "V1", "1", "v01", "v-1", "v1.0", "v 1", "vv1", "v1a", "v１", "v0\n",
+        ] {
             let err = Version::parse(bad).unwrap_err();
             assert!(err.contains("e.g. \"v0\""), "{bad:?}: {err}");
         }
@@ -505,7 +570,11 @@ mod tests {
     #[test]
     fn derived_names_are_listed_for_every_env() {
         let p = primitive("domain", "orders", "v0");
-        let names: Vec<String> = p.derived_names(&["dev", "production"], true).into_iter().map(|(_, n)| n).collect();
+        let names: Vec<String> = p
+            .derived_names(&["dev", "production"], true)
+            .into_iter()
+            .map(|(_, n)| n)
+            .collect();
         assert_eq!(
             names,
             [
@@ -534,7 +603,12 @@ mod tests {
         let over = "n".repeat(63 - 12 - 21 + 1);
         let p = primitive("integration", &over, "v0");
         let err = p.check_derived_names(&["production"], true).unwrap_err();
-        assert!(err.contains(&format!("smoke Job name \"integration-{over}-v0-smoke-grpc-health\" is 64 characters")), "{err}");
+        assert!(
+            err.contains(&format!(
+                "smoke Job name \"integration-{over}-v0-smoke-grpc-health\" is 64 characters"
+            )),
+            "{err}"
+        );
         // Without a smoke the Application in production is the longest.
         assert_eq!(p.check_derived_names(&["production"], false), Ok(()));
     }
@@ -545,7 +619,9 @@ mod tests {
         for bad in ["", "-a", "a-", "A", "a_b", "a.b"] {
             assert!(check_dns_label(bad).is_err(), "{bad}");
         }
-        assert!(check_dns_label(&"a".repeat(64)).unwrap_err().contains("64 characters"));
+        assert!(check_dns_label(&"a".repeat(64))
+            .unwrap_err()
+            .contains("64 characters"));
     }
 
     #[test]
@@ -558,23 +634,62 @@ mod tests {
             format!("registry.example.com:443/team/app:v1_2@sha256:{digest}"),
             format!("busybox@sha256:{digest}"),
         ] {
-            assert_eq!(ImageRef::parse(&good).map(|r| r.as_str().to_owned()), Ok(good.clone()));
+            assert_eq!(
+                ImageRef::parse(&good).map(|r| r.as_str().to_owned()),
+                Ok(good.clone())
+            );
         }
         let cases = [
-            ("ghcr.io/ameideio/orders:1.2.3".to_owned(), "pinned by digest"),
+            (
+                "ghcr.io/ameideio/orders:1.2.3".to_owned(),
+                "pinned by digest",
+            ),
             ("ghcr.io/ameideio/orders".to_owned(), "pinned by digest"),
-            (format!("ghcr.io/ameideio/orders:latest@sha256:{digest}"), "moving tags"),
-            (format!("ghcr.io/ameideio/orders:main@sha256:{digest}"), "moving tags"),
-            (format!("ghcr.io/ameideio/orders@sha256:{}", &digest[1..]), "64 lowercase hex"),
-            (format!("ghcr.io/ameideio/orders@sha256:{}", digest.to_uppercase()), "64 lowercase hex"),
-            (format!("ghcr.io/ameideio/Orders@sha256:{digest}"), "lowercase path components"),
-            (format!("ghcr.io//orders@sha256:{digest}"), "lowercase path components"),
-            (format!("ghcr.io/../orders@sha256:{digest}"), "lowercase path components"),
-            (format!(" ghcr.io/orders@sha256:{digest}"), "lowercase path components"),
+            (
+                format!("ghcr.io/ameideio/orders:latest@sha256:{digest}"),
+                "moving tags",
+            ),
+            (
+                format!("ghcr.io/ameideio/orders:main@sha256:{digest}"),
+                "moving tags",
+            ),
+            (
+                format!("ghcr.io/ameideio/orders@sha256:{}", &digest[1..]),
+                "64 lowercase hex",
+            ),
+            (
+                format!("ghcr.io/ameideio/orders@sha256:{}", digest.to_uppercase()),
+                "64 lowercase hex",
+            ),
+            (
+                format!("ghcr.io/ameideio/Orders@sha256:{digest}"),
+                "lowercase path components",
+            ),
+            (
+                format!("ghcr.io//orders@sha256:{digest}"),
+                "lowercase path components",
+            ),
+            (
+                format!("ghcr.io/../orders@sha256:{digest}"),
+                "lowercase path components",
+            ),
+            (
+                format!(" ghcr.io/orders@sha256:{digest}"),
+                "lowercase path components",
+            ),
             (format!("@sha256:{digest}"), "lowercase path components"),
-            (format!("ghcr.io/orders:@sha256:{digest}"), "not a valid tag"),
-            (format!("ghcr.io/orders:a b@sha256:{digest}"), "not a valid tag"),
-            (format!("ghcr.io/orders@sha256:{digest}\n"), "64 lowercase hex"),
+            (
+                format!("ghcr.io/orders:@sha256:{digest}"),
+                "not a valid tag",
+            ),
+            (
+                format!("ghcr.io/orders:a b@sha256:{digest}"),
+                "not a valid tag",
+            ),
+            (
+                format!("ghcr.io/orders@sha256:{digest}\n"),
+                "64 lowercase hex",
+            ),
         ];
         for (input, rule) in cases {
             let err = ImageRef::parse(&input).unwrap_err();

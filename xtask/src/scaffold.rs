@@ -1,10 +1,374 @@
-//! `cargo xtask scaffold-primitive`.
-use anyhow::Result;
+//! `cargo xtask scaffold-primitive`: validate, plan the files, refuse overwrites, prove the files
+//! with helm, then write them all or none (SPEC sections 6 and 7).
+
+mod apply;
+pub mod guardrails;
+mod report;
+pub mod templates;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
 use xshell::Shell;
 
-#[derive(clap::Args)]
-pub struct Flags {}
+use crate::clusters::{self, Cluster};
+use crate::exit;
+use crate::layout;
+use crate::primitive::{show, ImageRef, Kind, Name, Primitive, Version};
+use crate::tools;
 
-pub fn run(_sh: &Shell, _flags: &Flags) -> Result<()> {
+use guardrails::{Guardrail, Status};
+use templates::File;
+
+/// The value of `--env` that writes no env overlay.
+pub const NO_ENV: &str = "none";
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct Flags {
+    /// Primitive kind: domain, process, agent, uisurface, projection or integration.
+    #[arg(long, value_parser = Kind::parse)]
+    pub kind: Kind,
+    /// Primitive name, lowercase kebab-case (e.g. orders).
+    #[arg(long, value_parser = Name::parse)]
+    pub name: Name,
+    /// Primitive version: v0, v1, ...
+    #[arg(long, value_parser = Version::parse)]
+    pub version: Version,
+    /// Also scaffold the smoke component (a gRPC health check as a PostSync hook Job).
+    #[arg(long)]
+    pub with_smoke: bool,
+    /// The env whose overlay is written (an env of the ApplicationSet's cluster file), or "none".
+    #[arg(long, default_value = "dev")]
+    pub env: String,
+    /// Rewrite existing target files (files with the same bytes are reported unchanged).
+    #[arg(long)]
+    pub force: bool,
+    /// Write nothing: print a diff per file and the Applications that would appear.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Enable the primitive in the env overlay (needs --image-ref, digest-pinned).
+    #[arg(long, requires = "image_ref")]
+    pub enable: bool,
+    /// The digest-pinned image for --enable: repo@sha256:<64 hex>.
+    #[arg(long, value_parser = ImageRef::parse, requires = "enable")]
+    pub image_ref: Option<ImageRef>,
+}
+
+/// Validated inputs.
+#[derive(Clone, Debug)]
+pub struct Request {
+    pub primitive: Primitive,
+    pub with_smoke: bool,
+    pub env: Option<String>,
+    pub enable: Option<ImageRef>,
+    pub force: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    Created,
+    Updated,
+    Unchanged,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Created => "created",
+            Action::Updated => "updated",
+            Action::Unchanged => "unchanged",
+        }
+    }
+}
+
+/// A planned file: its bytes, what is in the tree now, and what writing it does.
+#[derive(Clone, Debug)]
+pub struct Planned {
+    pub file: File,
+    pub current: Option<String>,
+    pub action: Action,
+}
+
+/// Everything a run decided, for the text, JSON and step-summary reports.
+#[derive(Debug)]
+pub struct Outcome {
+    pub operation: &'static str,
+    pub component: String,
+    pub files: Vec<Planned>,
+    pub guardrails: Vec<Guardrail>,
+    pub applications: Vec<String>,
+    pub errors: Vec<String>,
+    pub dry_run: bool,
+    pub helm_time: Duration,
+    pub renders: usize,
+}
+
+pub fn run(sh: &Shell, flags: &Flags) -> Result<()> {
+    let started = Instant::now();
+    let root = sh.current_dir();
+    let component = Primitive {
+        kind: flags.kind,
+        name: flags.name.clone(),
+        version: flags.version.clone(),
+    }
+    .id();
+    let result = validate(&root, flags).and_then(|(request, envs)| {
+        let helm = tools::helm(sh)?;
+        scaffold(sh, &root, &helm, &request, &envs, flags.dry_run)
+    });
+    let outcome = match result {
+        Ok(outcome) => outcome,
+        Err(err) => {
+            let code = exit::code_of(&err);
+            if flags.json && code != 1 {
+                report::print_json(&Outcome::failed(&component, code, &err, flags.dry_run));
+                return Err(exit::Silenced(code).into());
+            }
+            return Err(err);
+        }
+    };
+    report::step_summary(&outcome)?;
+    if flags.json {
+        report::print_json(&outcome);
+    } else {
+        report::print_text(&outcome, started.elapsed());
+    }
+    if outcome.operation == "failed" {
+        if flags.json {
+            return Err(exit::Silenced(exit::Code::Guardrail as i32).into());
+        }
+        return Err(exit::guardrail(format!(
+            "guardrails failed for {component}; nothing was written (fix the chart or values, then re-run)"
+        )));
+    }
     Ok(())
+}
+
+/// Checks everything that can be checked without touching anything: the flags, the env against
+/// the cluster file the ApplicationSet reads, and every derived name in every env.
+pub fn validate(root: &Path, flags: &Flags) -> Result<(Request, Vec<Cluster>)> {
+    let envs = clusters::appset_envs(root)?;
+    let env_names: Vec<&str> = envs.iter().map(|c| c.env.as_str()).collect();
+    let env = if flags.env == NO_ENV {
+        None
+    } else if env_names.contains(&flags.env.as_str()) {
+        Some(flags.env.clone())
+    } else {
+        return Err(exit::invalid(format!(
+            "env {}: must be one of {} (from the cluster file the ApplicationSet reads) or \"{NO_ENV}\", e.g. --env dev",
+            show(&flags.env),
+            env_names.join(", ")
+        )));
+    };
+    if flags.enable && env.is_none() {
+        return Err(exit::invalid(format!(
+            "--enable: needs an env to enable (--env {NO_ENV} writes no overlay); pass e.g. --env dev"
+        )));
+    }
+    let primitive = Primitive {
+        kind: flags.kind,
+        name: flags.name.clone(),
+        version: flags.version.clone(),
+    };
+    primitive
+        .check_derived_names(&env_names, flags.with_smoke)
+        .map_err(exit::invalid)?;
+    let request = Request {
+        primitive,
+        with_smoke: flags.with_smoke,
+        env,
+        enable: flags.image_ref.clone().filter(|_| flags.enable),
+        force: flags.force,
+    };
+    Ok((request, envs))
+}
+
+/// Plans, refuses, proves and (unless `dry_run`) writes. Guardrail failures come back as an
+/// outcome with operation "failed" so that they can be reported in full.
+pub fn scaffold(
+    sh: &Shell,
+    root: &Path,
+    helm: &Path,
+    request: &Request,
+    envs: &[Cluster],
+    dry_run: bool,
+) -> Result<Outcome> {
+    let p = &request.primitive;
+    let files = templates::files(
+        p,
+        request.with_smoke,
+        request.env.as_deref(),
+        request.enable.as_ref(),
+    );
+    let planned = plan(root, files)?;
+    refuse_taken_names(root, request, &planned)?;
+    let existing: Vec<&str> = planned
+        .iter()
+        .filter(|f| f.current.is_some())
+        .map(|f| f.file.path.as_str())
+        .collect();
+    if !existing.is_empty() && !request.force {
+        return Err(exit::refused(format!(
+            "{} already exists; nothing was written. Re-run with --force to rewrite (identical files stay unchanged):\n  {}",
+            if existing.len() == 1 { "a target file" } else { "target files" },
+            existing.join("\n  ")
+        )));
+    }
+
+    let staging = sh
+        .create_temp_dir()
+        .context("creating a staging directory")?;
+    let all: Vec<File> = planned.iter().map(|f| f.file.clone()).collect();
+    apply::stage_copy(staging.path(), &all)?;
+    let generated: Vec<String> = all.iter().map(|f| f.path.clone()).collect();
+    let sources = guardrails::Sources {
+        root,
+        staging: staging.path(),
+        generated: &generated,
+    };
+    let target = guardrails::Target {
+        primitive: p,
+        with_smoke: request.with_smoke,
+        envs,
+        env: request.env.as_deref(),
+        enabled_image: request.enable.as_ref().map(ImageRef::as_str),
+    };
+    let checked = guardrails::run(sh, helm, &sources, &target)?;
+    let failed = checked
+        .guardrails
+        .iter()
+        .any(|g| g.status == Status::Failed);
+
+    let operation = if failed {
+        "failed"
+    } else if planned.iter().any(|f| f.action == Action::Created) {
+        "created"
+    } else if planned.iter().any(|f| f.action == Action::Updated) {
+        "updated"
+    } else {
+        "unchanged"
+    };
+    if !failed && !dry_run {
+        let changed: Vec<&File> = planned
+            .iter()
+            .filter(|f| f.action != Action::Unchanged)
+            .map(|f| &f.file)
+            .collect();
+        apply::write_all(root, &changed)?;
+    }
+    Ok(Outcome {
+        operation,
+        component: p.id(),
+        applications: applications(request, envs),
+        files: planned,
+        errors: checked
+            .guardrails
+            .iter()
+            .filter(|g| g.status == Status::Failed)
+            .map(|g| format!("{}: {}", g.name, g.detail))
+            .collect(),
+        guardrails: checked.guardrails,
+        dry_run,
+        helm_time: checked.helm_time,
+        renders: checked.renders,
+    })
+}
+
+fn plan(root: &Path, files: Vec<File>) -> Result<Vec<Planned>> {
+    files
+        .into_iter()
+        .map(|file| {
+            let target = root.join(&file.path);
+            let current = match std::fs::read(&target) {
+                Ok(bytes) => Some(String::from_utf8_lossy(&bytes).into_owned()),
+                Err(err) if err.kind() == std::io::ErrorKind::NotFound => None,
+                Err(err) => return Err(err).with_context(|| format!("reading {}", file.path)),
+            };
+            let action = match &current {
+                None => Action::Created,
+                Some(now) if *now == file.content => Action::Unchanged,
+                Some(_) => Action::Updated,
+            };
+            Ok(Planned {
+                file,
+                current,
+                action,
+            })
+        })
+        .collect()
+}
+
+/// A component name is unique across the tree: another component.yaml (anywhere but our own
+/// target paths) that uses the name, or a folder of that name, is refused even with --force.
+fn refuse_taken_names(root: &Path, request: &Request, planned: &[Planned]) -> Result<()> {
+    let p = &request.primitive;
+    let mut ours = vec![p.id()];
+    if request.with_smoke {
+        ours.push(p.smoke_id());
+    }
+    let targets: Vec<&str> = planned.iter().map(|f| f.file.path.as_str()).collect();
+    let mut taken = Vec::new();
+    for path in layout::component_files(root).context("listing component files")? {
+        if targets.contains(&path.as_str()) {
+            continue;
+        }
+        let folder = path.rsplit('/').nth(1).unwrap_or_default().to_owned();
+        let name = std::fs::read_to_string(root.join(&path))
+            .ok()
+            .and_then(|text| serde_yaml::from_str::<serde_yaml::Value>(&text).ok())
+            .and_then(|doc| doc["name"].as_str().map(str::to_owned));
+        for candidate in &ours {
+            if name.as_deref() == Some(candidate.as_str()) || folder == *candidate {
+                taken.push(format!("{candidate} (used by {path})"));
+            }
+        }
+    }
+    if taken.is_empty() {
+        Ok(())
+    } else {
+        Err(exit::refused(format!(
+            "component name already taken, even --force will not reuse it; choose another --name or --version:\n  {}",
+            taken.join("\n  ")
+        )))
+    }
+}
+
+/// The Applications that appear after merge: every env of the ApplicationSet times each component.
+pub fn applications(request: &Request, envs: &[Cluster]) -> Vec<String> {
+    let p = &request.primitive;
+    let mut components = vec![p.id()];
+    if request.with_smoke {
+        components.push(p.smoke_id());
+    }
+    envs.iter()
+        .flat_map(|c| {
+            components
+                .iter()
+                .map(move |id| layout::application_name(&c.env, id))
+        })
+        .collect()
+}
+
+impl Outcome {
+    fn failed(component: &str, code: i32, err: &anyhow::Error, dry_run: bool) -> Outcome {
+        Outcome {
+            operation: if code == exit::Code::Invalid as i32 {
+                "invalid"
+            } else {
+                "refused"
+            },
+            component: component.to_owned(),
+            files: Vec::new(),
+            guardrails: Vec::new(),
+            applications: Vec::new(),
+            errors: vec![format!("{err:#}")],
+            dry_run,
+            helm_time: Duration::ZERO,
+            renders: 0,
+        }
+    }
 }

@@ -1,0 +1,135 @@
+//! What a scaffold run prints: text (with diffs for --dry-run), one JSON object, and the GitHub
+//! job summary.
+
+use std::io::Write;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use serde_json::json;
+
+use super::Outcome;
+
+pub fn to_json(outcome: &Outcome) -> serde_json::Value {
+    json!({
+        "operation": outcome.operation,
+        "component": outcome.component,
+        "dry_run": outcome.dry_run,
+        "files": outcome.files.iter().map(|f| json!({"path": f.file.path, "action": f.action.as_str()})).collect::<Vec<_>>(),
+        "guardrails": outcome.guardrails.iter().map(|g| json!({"name": g.name, "status": g.status.as_str(), "detail": g.detail})).collect::<Vec<_>>(),
+        "applications": outcome.applications,
+        "errors": outcome.errors,
+    })
+}
+
+pub fn print_json(outcome: &Outcome) {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&to_json(outcome)).expect("JSON of plain values")
+    );
+}
+
+pub fn print_text(outcome: &Outcome, took: Duration) {
+    let mut out = String::new();
+    let verb = if outcome.dry_run {
+        " (dry run: nothing written)"
+    } else {
+        ""
+    };
+    out.push_str(&format!(
+        "scaffold-primitive {}: {}{verb}\n",
+        outcome.component, outcome.operation
+    ));
+    if outcome.dry_run {
+        for f in &outcome.files {
+            out.push_str(&diff(f.current.as_deref(), &f.file.content, &f.file.path));
+        }
+    }
+    out.push_str("files:\n");
+    for f in &outcome.files {
+        out.push_str(&format!("  {:<9} {}\n", f.action.as_str(), f.file.path));
+    }
+    out.push_str("guardrails:\n");
+    for g in &outcome.guardrails {
+        out.push_str(&format!(
+            "  {:<6} {}: {}\n",
+            g.status.as_str(),
+            g.name,
+            g.detail
+        ));
+    }
+    out.push_str("Applications after merge:\n");
+    for app in &outcome.applications {
+        out.push_str(&format!("  {app}\n"));
+    }
+    print!("{out}");
+    eprintln!(
+        "took {:.2}s; {} helm renders took {:.2}s of helm time (in parallel)",
+        took.as_secs_f64(),
+        outcome.renders,
+        outcome.helm_time.as_secs_f64()
+    );
+}
+
+/// A unified diff from what is in the tree to what would be written; new files are whole additions.
+pub fn diff(current: Option<&str>, new: &str, path: &str) -> String {
+    let old = current.unwrap_or("");
+    if old == new {
+        return String::new();
+    }
+    let from = if current.is_some() {
+        format!("a/{path}")
+    } else {
+        "/dev/null".to_owned()
+    };
+    similar::TextDiff::from_lines(old, new)
+        .unified_diff()
+        .context_radius(3)
+        .header(&from, &format!("b/{path}"))
+        .to_string()
+}
+
+/// Appends a markdown summary to `$GITHUB_STEP_SUMMARY` when it is set.
+pub fn step_summary(outcome: &Outcome) -> Result<()> {
+    let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY") else {
+        return Ok(());
+    };
+    let mut md = format!(
+        "### scaffold-primitive `{}`: {}\n\n",
+        outcome.component, outcome.operation
+    );
+    md.push_str("| file | action |\n|---|---|\n");
+    for f in &outcome.files {
+        md.push_str(&format!("| `{}` | {} |\n", f.file.path, f.action.as_str()));
+    }
+    md.push_str("\n| guardrail | status | detail |\n|---|---|---|\n");
+    for g in &outcome.guardrails {
+        let icon = if g.status.as_str() == "passed" {
+            "✅"
+        } else {
+            "❌"
+        };
+        md.push_str(&format!(
+            "| {} | {icon} {} | {} |\n",
+            g.name,
+            g.status.as_str(),
+            g.detail.replace('|', "\\|").replace('\n', " ")
+        ));
+    }
+    md.push_str("\nApplications after merge: ");
+    md.push_str(
+        &outcome
+            .applications
+            .iter()
+            .map(|a| format!("`{a}`"))
+            .collect::<Vec<_>>()
+            .join(", "),
+    );
+    md.push('\n');
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .context("opening $GITHUB_STEP_SUMMARY")?;
+    file.write_all(md.as_bytes())
+        .context("writing $GITHUB_STEP_SUMMARY")
+}
