@@ -43,7 +43,10 @@ enum Command {
 }
 
 fn main() {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(err) => exit_on_bad_flags(err),
+    };
     let code = match run(cli) {
         Ok(()) => 0,
         Err(err) => exit::report(&err),
@@ -75,4 +78,27 @@ fn project_root(start: &Path) -> Result<PathBuf> {
         start.display(),
         layout::APPSETS_DIR
     )
+}
+
+/// clap's own errors exit 2 like every invalid input; with `--json` they are reported as JSON too,
+/// so that a caller parsing stdout always gets one object.
+fn exit_on_bad_flags(err: clap::Error) -> ! {
+    use clap::error::ErrorKind;
+    let wants_json = std::env::args().any(|a| a == "--json");
+    let is_usage = !matches!(
+        err.kind(),
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion
+    );
+    if wants_json && is_usage {
+        let text = err.to_string();
+        let message = text.split("\n\nUsage:").next().unwrap_or_default();
+        let message = message
+            .split("\n\nFor more information")
+            .next()
+            .unwrap_or_default();
+        let message = message.trim().trim_start_matches("error: ");
+        scaffold::print_invalid_json(message);
+        std::process::exit(exit::Code::Invalid as i32);
+    }
+    err.exit()
 }

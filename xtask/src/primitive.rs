@@ -108,7 +108,10 @@ impl Name {
             ));
         }
         if let Some((stem, last)) = input.rsplit_once('-') {
-            if Version::parse(last).is_ok() {
+            let version_like = last.len() > 1
+                && last.starts_with('v')
+                && last[1..].bytes().all(|b| b.is_ascii_digit());
+            if version_like {
                 return Err(format!(
                     "name {}: must not end in a version-like segment (\"-{last}\"); pass it as --version {last} and use --name {stem}",
                     show(input)
@@ -540,6 +543,7 @@ mod tests {
                 "--version v3 and use --name orders",
             ),
             ("orders-v0", "version-like segment", ""),
+            ("orders-v007", "version-like segment", ""),
         ];
         for (input, rule, fix) in cases {
             let err = Name::parse(input).unwrap_err();
@@ -702,6 +706,50 @@ mod tests {
             kind: Kind::parse(kind).unwrap(),
             name: Name::parse(name).unwrap(),
             version: Version::parse(version).unwrap(),
+        }
+    }
+
+    /// The grammar said another way: hyphen-separated segments of [a-z0-9], the first starting with
+    /// a letter, at most 63 bytes, and not ending in "-smoke" or a version-like segment.
+    fn in_grammar(s: &str) -> bool {
+        let segments: Vec<&str> = s.split('-').collect();
+        let shape = s.len() <= MAX_NAME_LEN
+            && s.starts_with(|c: char| c.is_ascii_lowercase())
+            && segments.iter().all(|seg| {
+                !seg.is_empty()
+                    && seg
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+            });
+        let last = segments[segments.len() - 1];
+        let versioned = segments.len() > 1
+            && last.len() > 1
+            && last.starts_with('v')
+            && last[1..].chars().all(|c| c.is_ascii_digit());
+        shape && last != "smoke" && !versioned
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn the_name_validator_accepts_exactly_the_grammar(input in "\\PC{0,70}|[a-z0-9\\-]{0,70}|[a-zA-Z0-9_ ./:\\-]{0,12}") {
+            let verdict = Name::parse(&input);
+            proptest::prop_assert_eq!(verdict.is_ok(), in_grammar(&input), "{:?}: {:?}", input, verdict);
+            if let Err(message) = verdict {
+                let quoted = format!("name {input:?}");
+                proptest::prop_assert!(message.starts_with(&quoted));
+            }
+        }
+
+        #[test]
+        fn no_validator_panics(input in "\\PC{0,80}|[ -~]{0,80}") {
+            let _ = Kind::parse(&input);
+            let _ = Version::parse(&input);
+            let _ = ImageRef::parse(&input);
+            if let Ok(name) = Name::parse(&input) {
+                proptest::prop_assert!(check_dns_label(name.as_str()).is_ok());
+            }
         }
     }
 }

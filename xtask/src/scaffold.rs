@@ -372,3 +372,14 @@ impl Outcome {
         }
     }
 }
+
+/// The JSON report of flags that did not even parse.
+pub fn print_invalid_json(message: &str) {
+    let err = anyhow::anyhow!("{message}");
+    report::print_json(&Outcome::failed(
+        "",
+        exit::Code::Invalid as i32,
+        &err,
+        false,
+    ));
+}
