@@ -1,0 +1,89 @@
+//! Helpers shared by the integration tests: the pinned tools and a GitHub API test server.
+
+// Each test binary compiles this module whole but uses only part of it.
+#![allow(dead_code)]
+
+pub mod github;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock};
+
+/// The repository root: the parent of the xtask crate.
+pub fn repo_root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask/ has a parent directory")
+}
+
+/// The path of a pinned tool (`gh`, `helm3`, `helm4`, `actionlint`, `zizmor`): `$AMEIDE_<NAME>`
+/// if set, else whatever `cargo xtask tools --path <name>` provisions. Panics when neither works,
+/// since no test can run without its tool.
+pub fn tool(name: &str) -> PathBuf {
+    static CACHE: OnceLock<Mutex<HashMap<String, PathBuf>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(path) = cache.lock().unwrap_or_else(|e| e.into_inner()).get(name) {
+        return path.clone();
+    }
+
+    let var = format!("AMEIDE_{}", name.to_uppercase());
+    let path = match std::env::var_os(&var) {
+        Some(path) if !path.is_empty() => PathBuf::from(path),
+        _ => provision(name, &var),
+    };
+    assert!(
+        path.is_file(),
+        "tool {name}: {} is not a file (from ${var} or `cargo xtask tools --path {name}`)",
+        path.display()
+    );
+    cache
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(name.to_string(), path.clone());
+    path
+}
+
+fn provision(name: &str, var: &str) -> PathBuf {
+    let output = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(["tools", "--path", name])
+        .current_dir(repo_root())
+        .output()
+        .unwrap_or_else(|e| panic!("tool {name}: cannot run `xtask tools --path {name}`: {e}"));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let path = stdout.trim();
+    if !output.status.success() || path.is_empty() {
+        panic!(
+            "tool {name}: `xtask tools --path {name}` failed ({}); set ${var} to a {name} binary \
+             to use that instead.\nstderr:\n{}",
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    PathBuf::from(path)
+}
+
+/// A fresh directory under the system temp dir, removed on drop.
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    pub fn new(prefix: &str) -> TempDir {
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let path = std::env::temp_dir().join(format!("{prefix}-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path).unwrap_or_else(|e| panic!("create {}: {e}", path.display()));
+        TempDir(path)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
