@@ -6,6 +6,7 @@
 //! generate from the tree, `cargo xtask apps` lists it, and `cargo xtask test` runs every test with
 //! pinned tools. See README.md.
 
+mod apps;
 mod clusters;
 mod exit;
 mod helm;
@@ -14,6 +15,7 @@ mod primitive;
 mod scaffold;
 mod test_suite;
 mod tools;
+mod verify;
 
 use std::path::{Path, PathBuf};
 
@@ -36,6 +38,10 @@ struct Cli {
 enum Command {
     /// Write (or propose) the GitOps wiring of a new primitive.
     ScaffoldPrimitive(scaffold::Flags),
+    /// The pre-merge gate: every convention, offline discovery, every Application rendered.
+    Verify(verify::Flags),
+    /// List the Applications the ApplicationSets will generate.
+    Apps(apps::Flags),
     /// Run the whole test suite with pinned tools.
     Test(test_suite::Flags),
     /// Provision the pinned tools (helm, gh, actionlint, zizmor) into .tools/.
@@ -60,6 +66,8 @@ fn run(cli: Cli) -> Result<()> {
     sh.change_dir(&root);
     match cli.command {
         Command::ScaffoldPrimitive(flags) => scaffold::run(&sh, &flags),
+        Command::Verify(flags) => verify::run(&sh, &flags),
+        Command::Apps(flags) => apps::run(&sh, &flags),
         Command::Test(flags) => test_suite::run(&sh, &flags),
         Command::Tools(flags) => tools::run(&sh, &flags),
     }
