@@ -8,6 +8,8 @@ use std::fmt;
 /// The longest Kubernetes name we produce: a DNS-1123 label (and the `app.kubernetes.io/instance`
 /// label Argo CD copies the Application name into).
 pub const MAX_NAME_LEN: usize = 63;
+/// Helm refuses longer release names (`helm template` and so Argo CD fail on them).
+pub const MAX_RELEASE_LEN: usize = 53;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Kind {
@@ -234,10 +236,16 @@ impl Primitive {
         names
     }
 
-    /// Refuses the inputs when any derived name breaks DNS-1123 or the length limit.
+    /// Refuses the inputs when any derived name breaks DNS-1123 or its length limit (63, and 53
+    /// for Helm releases).
     pub fn check_derived_names(&self, envs: &[&str], with_smoke: bool) -> Result<(), String> {
         for (what, name) in self.derived_names(envs, with_smoke) {
-            if let Err(rule) = check_dns_label(&name) {
+            let checked = if what == "Helm release" {
+                check_release_name(&name)
+            } else {
+                check_dns_label(&name)
+            };
+            if let Err(rule) = checked {
                 return Err(format!(
                     "name {}: the derived {what} name \"{name}\" {rule}; choose a shorter --name (nothing is truncated)",
                     show(self.name.as_str())
@@ -246,6 +254,17 @@ impl Primitive {
         }
         Ok(())
     }
+}
+
+/// A Helm release name: a DNS-1123 label of at most 53 characters.
+pub fn check_release_name(name: &str) -> Result<(), String> {
+    if name.len() > MAX_RELEASE_LEN {
+        return Err(format!(
+            "is {} characters, over Helm's release name limit of {MAX_RELEASE_LEN}",
+            name.len()
+        ));
+    }
+    check_dns_label(name)
 }
 
 /// A DNS-1123 label of at most 63 characters.
@@ -615,6 +634,20 @@ mod tests {
         );
         // Without a smoke the Application in production is the longest.
         assert_eq!(p.check_derived_names(&["production"], false), Ok(()));
+    }
+
+    #[test]
+    fn release_names_stop_at_helms_53() {
+        // With a one-letter env the Application is short and the release limit binds.
+        let fits = primitive("domain", &"n".repeat(53 - 10), "v0");
+        assert_eq!(fits.check_derived_names(&["d"], false), Ok(()));
+        let over = primitive("domain", &"n".repeat(53 - 10 + 1), "v0");
+        let err = over.check_derived_names(&["d"], false).unwrap_err();
+        assert!(err.contains("Helm release name \"domain-"), "{err}");
+        assert!(
+            err.contains("is 54 characters, over Helm's release name limit of 53"),
+            "{err}"
+        );
     }
 
     #[test]
