@@ -9,6 +9,8 @@
 mod apps;
 mod clusters;
 mod exit;
+mod gh;
+mod git;
 mod helm;
 mod layout;
 mod primitive;

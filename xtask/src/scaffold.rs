@@ -3,8 +3,10 @@
 
 mod apply;
 pub mod guardrails;
+pub mod pr;
 mod report;
 pub mod templates;
+pub mod trigger;
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -56,6 +58,10 @@ pub struct Flags {
     /// The digest-pinned image for --enable: repo@sha256:<64 hex>.
     #[arg(long, value_parser = ImageRef::parse, requires = "enable")]
     pub image_ref: Option<ImageRef>,
+    #[command(flatten)]
+    pub pr: pr::PrFlags,
+    #[command(flatten)]
+    pub trigger: trigger::TriggerFlags,
 }
 
 /// Validated inputs.
@@ -105,6 +111,8 @@ pub struct Outcome {
     pub dry_run: bool,
     pub helm_time: Duration,
     pub renders: usize,
+    /// What `--open-pr` did to the branch and the pull request.
+    pub pr: Option<pr::PrOutcome>,
 }
 
 pub fn run(sh: &Shell, flags: &Flags) -> Result<()> {
@@ -117,11 +125,28 @@ pub fn run(sh: &Shell, flags: &Flags) -> Result<()> {
     }
     .id();
     let result = validate(&root, flags).and_then(|(request, envs)| {
+        if flags.trigger.via_workflow {
+            let dispatched = trigger::run(
+                sh,
+                &flags.trigger,
+                flags.pr.repo.as_ref(),
+                &flags.pr.remote,
+                &request,
+            )?;
+            report::print_dispatched(&dispatched, flags.json);
+            return Ok(None);
+        }
+        if flags.pr.open_pr {
+            let (mut outcome, pr) = pr::run(sh, &flags.pr, &request, &envs)?;
+            outcome.pr = pr;
+            return Ok(Some(outcome));
+        }
         let helm = tools::helm(sh)?;
-        scaffold(sh, &root, &helm, &request, &envs, flags.dry_run)
+        scaffold(sh, &root, &helm, &request, &envs, flags.dry_run).map(Some)
     });
     let outcome = match result {
-        Ok(outcome) => outcome,
+        Ok(Some(outcome)) => outcome,
+        Ok(None) => return Ok(()),
         Err(err) => {
             let code = exit::code_of(&err);
             if flags.json && code != 1 {
@@ -275,6 +300,7 @@ pub fn scaffold(
         dry_run,
         helm_time: checked.helm_time,
         renders: checked.renders,
+        pr: None,
     })
 }
 
@@ -369,6 +395,7 @@ impl Outcome {
             dry_run,
             helm_time: Duration::ZERO,
             renders: 0,
+            pr: None,
         }
     }
 }

@@ -10,7 +10,7 @@ use serde_json::json;
 use super::Outcome;
 
 pub fn to_json(outcome: &Outcome) -> serde_json::Value {
-    json!({
+    let mut report = json!({
         "operation": outcome.operation,
         "component": outcome.component,
         "dry_run": outcome.dry_run,
@@ -18,7 +18,39 @@ pub fn to_json(outcome: &Outcome) -> serde_json::Value {
         "guardrails": outcome.guardrails.iter().map(|g| json!({"name": g.name, "status": g.status.as_str(), "detail": g.detail})).collect::<Vec<_>>(),
         "applications": outcome.applications,
         "errors": outcome.errors,
-    })
+    });
+    if let Some(pr) = &outcome.pr {
+        let fields = report.as_object_mut().expect("an object");
+        fields.insert("branch".into(), json!(pr.branch));
+        fields.insert("commit".into(), json!(pr.commit));
+        fields.insert("pr_url".into(), json!(pr.pr_url));
+        fields.insert("pr_number".into(), json!(pr.pr_number));
+        fields.insert("pr_operation".into(), json!(pr.pr_operation));
+    }
+    report
+}
+
+/// The report of `--via-workflow`.
+pub fn print_dispatched(report: &serde_json::Value, as_json: bool) {
+    if as_json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(report).expect("JSON of plain values")
+        );
+        return;
+    }
+    println!(
+        "dispatched {} on {} (ref {}) for {}; nothing was written here.",
+        report["workflow"].as_str().unwrap_or_default(),
+        report["repository"].as_str().unwrap_or_default(),
+        report["ref"].as_str().unwrap_or_default(),
+        report["component"].as_str().unwrap_or_default()
+    );
+    println!("inputs: {}", report["inputs"]);
+    println!(
+        "watch the run: {}",
+        report["watch_url"].as_str().unwrap_or_default()
+    );
 }
 
 pub fn print_json(outcome: &Outcome) {
@@ -60,6 +92,18 @@ pub fn print_text(outcome: &Outcome, took: Duration) {
     out.push_str("Applications after merge:\n");
     for app in &outcome.applications {
         out.push_str(&format!("  {app}\n"));
+    }
+    if let Some(pr) = &outcome.pr {
+        out.push_str(&format!(
+            "branch {}: {}\n",
+            pr.branch,
+            pr.commit
+                .as_deref()
+                .unwrap_or("(no commit: nothing to propose)")
+        ));
+        if let Some(url) = &pr.pr_url {
+            out.push_str(&format!("pull request {}: {url}\n", pr.pr_operation));
+        }
     }
     print!("{out}");
     eprintln!(

@@ -578,6 +578,10 @@ fn handle(shared: &Shared, raw: &RawRequest) -> Response {
         }
         return Response::error(status, reason(status));
     }
+    // The repository stands for a private one: without a token GitHub answers 401.
+    if raw.authorization.is_none() {
+        return Response::error(401, "Requires authentication");
+    }
     let Ok(body) = body else {
         return Response::error(400, "Problems parsing JSON");
     };

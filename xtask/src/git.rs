@@ -1,0 +1,185 @@
+//! The one module that calls git.
+
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+use xshell::{cmd, Shell};
+
+/// The author and committer of scaffolder commits unless the usual git variables say otherwise.
+pub const SCAFFOLDER_NAME: &str = "ameide-scaffolder";
+pub const SCAFFOLDER_EMAIL: &str = "scaffolder@ameide.io";
+
+/// Runs git quietly, returning trimmed stdout; git's stderr becomes the error message.
+fn git(sh: &Shell, args: &[&str]) -> Result<String> {
+    let output = cmd!(sh, "git {args...}")
+        .quiet()
+        .ignore_status()
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .output()
+        .context("running git: is it installed?")?;
+    if !output.status.success() {
+        bail!(
+            "git {} failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
+}
+
+pub fn remote_url(sh: &Shell, remote: &str) -> Result<String> {
+    git(sh, &["remote", "get-url", remote])
+}
+
+/// Fetches `branch` of `remote` into `refs/remotes/<remote>/<branch>` and returns its commit.
+pub fn fetch_branch(sh: &Shell, remote: &str, branch: &str) -> Result<String> {
+    let tracking = format!("refs/remotes/{remote}/{branch}");
+    git(
+        sh,
+        &[
+            "fetch",
+            "--quiet",
+            "--no-tags",
+            remote,
+            &format!("+refs/heads/{branch}:{tracking}"),
+        ],
+    )
+    .with_context(|| format!("fetching {branch} from {remote}"))?;
+    rev_parse(sh, &tracking)
+}
+
+/// The commit a remote branch points at, or None when the branch does not exist.
+pub fn remote_branch(sh: &Shell, remote: &str, branch: &str) -> Result<Option<String>> {
+    let out = git(
+        sh,
+        &[
+            "ls-remote",
+            "--heads",
+            remote,
+            &format!("refs/heads/{branch}"),
+        ],
+    )
+    .with_context(|| format!("asking {remote} for {branch}"))?;
+    Ok(out.split_whitespace().next().map(str::to_owned))
+}
+
+pub fn rev_parse(sh: &Shell, rev: &str) -> Result<String> {
+    git(
+        sh,
+        &[
+            "rev-parse",
+            "--verify",
+            "--quiet",
+            &format!("{rev}^{{commit}}"),
+        ],
+    )
+    .with_context(|| format!("{rev} is not a commit"))
+}
+
+pub fn tree_of(sh: &Shell, rev: &str) -> Result<String> {
+    git(sh, &["rev-parse", &format!("{rev}^{{tree}}")])
+}
+
+/// Commits reachable from `tip` but not from `base`, newest first.
+pub fn commits_between(sh: &Shell, base: &str, tip: &str) -> Result<Vec<String>> {
+    let out = git(sh, &["rev-list", &format!("{base}..{tip}")])?;
+    Ok(out.lines().map(str::to_owned).collect())
+}
+
+/// The full message of a commit.
+pub fn message(sh: &Shell, commit: &str) -> Result<String> {
+    git(sh, &["log", "-1", "--format=%B", commit])
+}
+
+/// `author <email>` of a commit, for messages.
+pub fn author(sh: &Shell, commit: &str) -> Result<String> {
+    git(sh, &["log", "-1", "--format=%an <%ae>", commit])
+}
+
+/// A detached worktree of `rev` at `dir`, removed (with its administrative files) on drop.
+pub struct Worktree<'a> {
+    sh: &'a Shell,
+    dir: std::path::PathBuf,
+}
+
+impl<'a> Worktree<'a> {
+    pub fn add(sh: &'a Shell, dir: &Path, rev: &str) -> Result<Worktree<'a>> {
+        let path = dir.display().to_string();
+        git(sh, &["worktree", "add", "--quiet", "--detach", &path, rev])
+            .context("creating a temporary worktree")?;
+        Ok(Worktree {
+            sh,
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.dir
+    }
+}
+
+impl Drop for Worktree<'_> {
+    fn drop(&mut self) {
+        let path = self.dir.display().to_string();
+        let _ = git(self.sh, &["worktree", "remove", "--force", &path]);
+        let _ = git(self.sh, &["worktree", "prune"]);
+    }
+}
+
+/// Stages `paths` and commits them as the scaffolder (unless GIT_AUTHOR_* / GIT_COMMITTER_* are
+/// set), without hooks or signing prompts; returns the new commit.
+pub fn commit(sh: &Shell, paths: &[String], message: &str) -> Result<String> {
+    let mut add = vec!["add", "--"];
+    add.extend(paths.iter().map(String::as_str));
+    git(sh, &add)?;
+    let identity = [
+        ("GIT_AUTHOR_NAME", SCAFFOLDER_NAME),
+        ("GIT_AUTHOR_EMAIL", SCAFFOLDER_EMAIL),
+        ("GIT_COMMITTER_NAME", SCAFFOLDER_NAME),
+        ("GIT_COMMITTER_EMAIL", SCAFFOLDER_EMAIL),
+    ];
+    let mut command = cmd!(
+        sh,
+        "git -c commit.gpgsign=false commit --quiet --no-verify --file -"
+    )
+    .quiet()
+    .ignore_status()
+    .stdin(message);
+    for (key, default) in identity {
+        if std::env::var_os(key).is_none() {
+            command = command.env(key, default);
+        }
+    }
+    let output = command.output().context("running git commit")?;
+    if !output.status.success() {
+        bail!(
+            "git commit failed: {}{}",
+            String::from_utf8_lossy(&output.stderr).trim(),
+            String::from_utf8_lossy(&output.stdout).trim()
+        );
+    }
+    rev_parse(sh, "HEAD")
+}
+
+/// Pushes `commit` to `refs/heads/<branch>` only if the remote branch is still at `expected`
+/// (None: must not exist yet).
+pub fn push_with_lease(
+    sh: &Shell,
+    remote: &str,
+    commit: &str,
+    branch: &str,
+    expected: Option<&str>,
+) -> Result<()> {
+    let lease = format!(
+        "--force-with-lease=refs/heads/{branch}:{}",
+        expected.unwrap_or("")
+    );
+    let refspec = format!("{commit}:refs/heads/{branch}");
+    git(sh, &["push", "--quiet", "--no-verify", &lease, remote, &refspec]).with_context(|| {
+        format!(
+            "pushing {branch} to {remote} was rejected; nothing else was changed (no pull request was created or updated). \
+             Check your push rights and whether someone pushed to {branch} meanwhile, then re-run"
+        )
+    })?;
+    Ok(())
+}
