@@ -18,6 +18,7 @@ mod scaffold;
 mod test_suite;
 mod tools;
 mod verify;
+mod workflows;
 
 use std::path::{Path, PathBuf};
 
@@ -44,6 +45,8 @@ enum Command {
     Verify(verify::Flags),
     /// List the Applications the ApplicationSets will generate.
     Apps(apps::Flags),
+    /// Lint the GitHub workflows with actionlint and zizmor (pinned).
+    LintWorkflows(workflows::Flags),
     /// Run the whole test suite with pinned tools.
     Test(test_suite::Flags),
     /// Provision the pinned tools (helm, gh, actionlint, zizmor) into .tools/.
@@ -70,6 +73,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::ScaffoldPrimitive(flags) => scaffold::run(&sh, &flags),
         Command::Verify(flags) => verify::run(&sh, &flags),
         Command::Apps(flags) => apps::run(&sh, &flags),
+        Command::LintWorkflows(flags) => workflows::run(&sh, &flags),
         Command::Test(flags) => test_suite::run(&sh, &flags),
         Command::Tools(flags) => tools::run(&sh, &flags),
     }

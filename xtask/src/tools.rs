@@ -213,13 +213,11 @@ pub fn gh(sh: &Shell) -> Result<PathBuf> {
 }
 
 /// The actionlint to use: `$AMEIDE_ACTIONLINT`, else `actionlint` on PATH, else the pinned one.
-#[allow(dead_code, reason = "for the callers of actionlint still to come")]
 pub fn actionlint(sh: &Shell) -> Result<PathBuf> {
     resolve(sh, Tool::Actionlint, true)
 }
 
 /// The zizmor to use: `$AMEIDE_ZIZMOR`, else `zizmor` on PATH, else the pinned one.
-#[allow(dead_code, reason = "for the callers of zizmor still to come")]
 pub fn zizmor(sh: &Shell) -> Result<PathBuf> {
     resolve(sh, Tool::Zizmor, true)
 }
