@@ -1,0 +1,350 @@
+//! The rules on value files: `orphan-values` and `image-policy` (SPEC sections 4 and 5), and the
+//! value merge they share with `cargo xtask apps`.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use serde_yaml::{Mapping, Value};
+
+use crate::clusters::{self, Cluster};
+use crate::layout;
+use crate::primitive::ImageRef;
+
+use super::component::Component;
+use super::yaml::line_of_path;
+use super::{Application, Problem, Tree};
+
+const CLUSTERS_DIR: &str = "config/clusters";
+const NODE_PROFILES_DIR: &str = "config/node-profiles";
+
+/// One value layer that exists: the chart's values.yaml, then the Application's value files.
+struct Layer {
+    path: String,
+    text: String,
+    doc: Value,
+}
+
+fn layers(root: &Path, app: &Application) -> Vec<Layer> {
+    let chart_values = format!("{}/values.yaml", app.chart);
+    std::iter::once(&chart_values)
+        .chain(&app.value_files)
+        .filter_map(|path| {
+            let text = std::fs::read_to_string(root.join(path)).ok()?;
+            // Unparseable files are yaml-parse's; Helm would fail on them.
+            let doc: Value = serde_yaml::from_str(&text).ok()?;
+            doc.is_mapping().then(|| Layer {
+                path: path.clone(),
+                text,
+                doc,
+            })
+        })
+        .collect()
+}
+
+/// The values Helm renders an Application with: the chart's values.yaml, then each existing value
+/// file in order (missing ones are skipped, as with `ignoreMissingValueFiles`); maps merge key by
+/// key, anything else replaces, and a `null` removes the key.
+pub fn effective_values(root: &Path, app: &Application) -> Value {
+    let mut merged = Value::Mapping(Mapping::new());
+    for layer in layers(root, app) {
+        merge(&mut merged, layer.doc);
+    }
+    merged
+}
+
+fn merge(base: &mut Value, over: Value) {
+    match (base, over) {
+        (Value::Mapping(base), Value::Mapping(over)) => {
+            for (key, value) in over {
+                if value.is_null() {
+                    base.remove(&key);
+                } else if let Some(existing) = base.get_mut(&key) {
+                    merge(existing, value);
+                } else {
+                    base.insert(key, value);
+                }
+            }
+        }
+        (base, over) => *base = over,
+    }
+}
+
+fn get<'v>(value: &'v Value, path: &[&str]) -> Option<&'v Value> {
+    path.iter()
+        .try_fold(value, |v, key| v.get(*key))
+        .filter(|v| !v.is_null())
+}
+
+/// The last layer that sets `path`: the one whose value wins.
+fn origin<'l>(layers: &'l [Layer], path: &[&str]) -> Option<&'l Layer> {
+    layers.iter().rev().find(|l| get(&l.doc, path).is_some())
+}
+
+/// `image-policy`: a set `image.ref` is digest-pinned; an enabled primitive or smoke on one of the
+/// scaffolder's charts has one.
+pub fn image_policy(root: &Path, apps: &[Application]) -> Vec<Problem> {
+    let mut found = Vec::new();
+    for app in apps {
+        let layers = layers(root, app);
+        let mut merged = Value::Mapping(Mapping::new());
+        for layer in &layers {
+            merge(&mut merged, layer.doc.clone());
+        }
+        let at = |path: &[&str]| {
+            origin(&layers, path).map_or((String::new(), 0), |l| {
+                (l.path.clone(), line_of_path(&l.text, path))
+            })
+        };
+        let image_ref = get(&merged, &["image", "ref"]);
+        let empty = match image_ref {
+            None => true,
+            Some(Value::String(s)) if s.is_empty() => true,
+            Some(Value::String(s)) => {
+                if let Err(rule) = ImageRef::parse(s) {
+                    let (path, line) = at(&["image", "ref"]);
+                    found.push((
+                        Problem::new(
+                            path,
+                            line,
+                            "image-policy",
+                            format!("{rule} (SPEC section 5)"),
+                        ),
+                        app.name.clone(),
+                    ));
+                }
+                false
+            }
+            Some(_) => {
+                let (path, line) = at(&["image", "ref"]);
+                found.push((
+                    Problem::new(
+                        path,
+                        line,
+                        "image-policy",
+                        "image.ref must be a string: a digest-pinned reference repo@sha256:<64 hex>, or \"\" while disabled",
+                    ),
+                    app.name.clone(),
+                ));
+                false
+            }
+        };
+        let enabled = get(&merged, &["enabled"]) == Some(&Value::Bool(true));
+        let scaffolder_chart =
+            app.chart == layout::RAW_MANIFESTS_CHART || app.chart == layout::HELM_TEST_JOBS_CHART;
+        let primitive = app
+            .component_file
+            .starts_with(&format!("{}/", layout::PRIMITIVES_DIR))
+            || app.labels.get("component-type").map(String::as_str) == Some("smoke");
+        if enabled && empty && scaffolder_chart && primitive {
+            let (path, line) = at(&["enabled"]);
+            let overlay = app.value_files.last().cloned().unwrap_or_default();
+            found.push((
+                Problem::new(
+                    path,
+                    line,
+                    "image-policy",
+                    format!(
+                        "enabled is true but image.ref is empty once the value layers are merged; an empty image.ref is allowed only while enabled is false: set a digest-pinned image.ref (repo@sha256:<64 hex>) with it, e.g. in {overlay}"
+                    ),
+                ),
+                app.name.clone(),
+            ));
+        }
+    }
+    super::group_by_application(found)
+}
+
+/// `orphan-values`: value files and node profiles nothing reads. Argo CD skips missing value
+/// files, so a misspelt file name deploys nothing and says nothing.
+pub fn orphans(tree: &Tree, components: &[Component], apps: &[Application]) -> Vec<Problem> {
+    let entries: Vec<Cluster> = tree
+        .under(CLUSTERS_DIR)
+        .filter(|f| f.is_yaml())
+        .filter_map(|f| clusters::read_cluster_file(tree.root, &f.path).ok())
+        .flatten()
+        .collect();
+    // Every path an Application reads, and the paths every env entry (the local one too) would
+    // read for every component.
+    let mut expected: BTreeSet<String> = apps
+        .iter()
+        .flat_map(|a| a.value_files.iter().cloned())
+        .collect();
+    for entry in &entries {
+        for c in components {
+            if let (Some(domain), Some(name)) = (c.str("domain"), c.name()) {
+                expected.extend(layout::value_layers(entry, domain, name));
+            }
+        }
+    }
+    let mut problems = Vec::new();
+    let candidates = tree
+        .under("sources/values/_shared")
+        .chain(tree.under("sources/values/env"))
+        .filter(|f| f.is_yaml() && !expected.contains(&f.path));
+    for file in candidates {
+        let near = super::closest(&file.path, expected.iter().map(String::as_str))
+            .map(|p| format!(" (did you mean {p}?)"))
+            .unwrap_or_default();
+        problems.push(Problem::new(
+            &file.path,
+            0,
+            "orphan-values",
+            format!(
+                "is read by no Application: Argo CD skips missing value files, so a misspelt path deploys nothing and says nothing{near}. Rename it to the path its component reads (sources/values/_shared/<domain>/<name>.yaml or sources/values/env/<env>/<domain>/<name>.yaml) or delete it"
+            ),
+        ));
+    }
+    let profiles: BTreeSet<&str> = entries.iter().map(|e| e.node_profile.as_str()).collect();
+    for file in tree.under(NODE_PROFILES_DIR).filter(|f| f.is_yaml()) {
+        let Some(stem) = file
+            .path
+            .rsplit('/')
+            .next()
+            .and_then(|n| n.strip_suffix(".yaml").or_else(|| n.strip_suffix(".yml")))
+        else {
+            continue;
+        };
+        if profiles.contains(stem) && file.path.ends_with(".yaml") {
+            continue;
+        }
+        let near = (if profiles.contains(stem) {
+            Some(stem)
+        } else {
+            super::closest(stem, profiles.iter().copied())
+        })
+        .map(|p| format!(" (did you mean {NODE_PROFILES_DIR}/{p}.yaml?)"))
+        .unwrap_or_default();
+        problems.push(Problem::new(
+            &file.path,
+            0,
+            "orphan-values",
+            format!("no env entry under {CLUSTERS_DIR}/ names node profile \"{stem}\" (read as {NODE_PROFILES_DIR}/<nodeProfile>.yaml), so no Application reads it{near}. Rename it to a profile an env entry names or delete it"),
+        ));
+    }
+    problems
+}
+
+#[cfg(test)]
+mod tests {
+    use pretty_assertions::assert_eq;
+
+    use super::super::fixture::{self, Fixture};
+    use super::*;
+
+    const DIGEST: &str = "4f53cda18c2baa0c0354bb5f9a3ecbe5ed12ab4d8e11ba873c2f11161202b945";
+
+    #[test]
+    fn the_merge_is_helms() {
+        let fx = Fixture::new();
+        fx.write(
+            "sources/values/_shared/platform/default-deny.yaml",
+            "enabled: true\nimage:\n  ref: a\n  keep: 1\nlist: [1, 2]\ngone: x\n",
+        );
+        fx.write(
+            "sources/values/env/dev/platform/default-deny.yaml",
+            "image:\n  ref: b\nlist: [3]\ngone: null\n",
+        );
+        let apps = fixture::applications(fx.root());
+        let app = apps.iter().find(|a| a.name == "dev-default-deny").unwrap();
+        let values = effective_values(fx.root(), app);
+        assert_eq!(values["image"]["ref"].as_str(), Some("b"));
+        assert_eq!(values["image"]["keep"].as_u64(), Some(1));
+        assert_eq!(
+            values["list"],
+            serde_yaml::from_str::<Value>("[3]").unwrap()
+        );
+        assert!(values.get("gone").is_none());
+        // The chart's defaults are underneath, the globals on top of them.
+        assert_eq!(values["manifestFiles"], Value::Sequence(vec![]));
+        assert_eq!(values["global"]["env"].as_str(), Some("dev"));
+        assert_eq!(values["enabled"], Value::Bool(true));
+    }
+
+    #[test]
+    fn a_set_image_ref_must_be_digest_pinned_and_is_reported_where_it_is_set() {
+        let fx = Fixture::new();
+        fx.primitive("domain-orders-v0", "workload", "650");
+        let shared = "sources/values/_shared/apps/domain-orders-v0.yaml";
+        fx.write(
+            shared,
+            "enabled: false\nimage:\n  ref: ghcr.io/ameideio/primitive-domain-orders:1.0\n",
+        );
+        let problems = fx.check();
+        let found = fixture::find(&problems, "image-policy", shared);
+        assert_eq!(found.line, 3);
+        assert!(
+            found.message.contains("pinned by digest"),
+            "{}",
+            found.message
+        );
+        assert!(
+            found.message.contains("(Applications dev-domain-orders-v0, staging-domain-orders-v0, production-domain-orders-v0)"),
+            "{}",
+            found.message
+        );
+    }
+
+    #[test]
+    fn an_enabled_primitive_needs_an_image() {
+        let fx = Fixture::new();
+        fx.primitive("domain-orders-v0", "workload", "650");
+        fx.write(
+            "sources/values/_shared/apps/domain-orders-v0.yaml",
+            "enabled: false\nimage:\n  ref: \"\"\n",
+        );
+        let overlay = "sources/values/env/staging/apps/domain-orders-v0.yaml";
+        fx.write(overlay, "# on\nenabled: true\n");
+        let problems = fx.check();
+        let found = fixture::find(&problems, "image-policy", overlay);
+        assert_eq!(found.line, 2);
+        assert!(
+            found
+                .message
+                .ends_with("(Application staging-domain-orders-v0)"),
+            "{}",
+            found.message
+        );
+
+        // With a pinned image it passes; a non-primitive may be enabled without one.
+        fx.write(
+            overlay,
+            &format!("enabled: true\nimage:\n  ref: r.io/x@sha256:{DIGEST}\n"),
+        );
+        assert_eq!(fx.check(), []);
+    }
+
+    #[test]
+    fn misspelt_value_files_are_orphans_with_a_hint() {
+        let fx = Fixture::new();
+        let typo = "sources/values/env/dev/foundation/namespace-polcy.yaml";
+        fx.write(typo, "enabled: true\n");
+        let stray = "sources/values/_shared/nowhere/thing.yaml";
+        fx.write(stray, "a: 1\n");
+        let profile = "config/node-profiles/dev-pol.yaml";
+        fx.write(profile, "a: 1\n");
+        let problems = fx.check();
+        let found = fixture::find(&problems, "orphan-values", typo);
+        assert!(
+            found.message.contains(
+                "(did you mean sources/values/env/dev/foundation/namespace-policy.yaml?)"
+            ),
+            "{}",
+            found.message
+        );
+        assert!(!fixture::find(&problems, "orphan-values", stray)
+            .message
+            .contains("did you mean"));
+        fixture::find(&problems, "orphan-values", profile);
+        assert_eq!(problems.len(), 3, "{problems:#?}");
+    }
+
+    #[test]
+    fn the_local_env_and_its_node_profile_are_not_orphans() {
+        let fx = Fixture::new();
+        fx.write(
+            "sources/values/env/local/platform/default-deny.yaml",
+            "enabled: false\n",
+        );
+        assert_eq!(fx.check(), []);
+    }
+}
