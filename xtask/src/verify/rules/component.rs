@@ -229,7 +229,7 @@ fn schema(c: &Component, doc: &Mapping, problems: &mut Vec<Problem>) {
             .is_some_and(|p| p.len() == 3 && p.bytes().all(|b| b.is_ascii_digit()));
         if !three_digits {
             let fix = match phase {
-                Value::Number(n) => format!("quote it: rolloutPhase: \"{n}\" (a number breaks the rollout-phase label match)"),
+                Value::Number(n) => format!("quote it: rolloutPhase: \"{n}\" (unquoted, YAML reads a number, which loses leading zeros and is not the string the rollout-phase label and the RollingSync steps compare)"),
                 _ => "write a quoted three-digit string, e.g. rolloutPhase: \"650\"".to_owned(),
             };
             wrong(

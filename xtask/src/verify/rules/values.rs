@@ -25,9 +25,14 @@ struct Layer {
 }
 
 fn layers(root: &Path, app: &Application) -> Vec<Layer> {
-    let chart_values = format!("{}/values.yaml", app.chart);
-    std::iter::once(&chart_values)
+    let chart_values = (!app.chart.is_empty()).then(|| format!("{}/values.yaml", app.chart));
+    chart_values
+        .iter()
         .chain(&app.value_files)
+        // Only repository paths: discovery reports value files it could not resolve.
+        .filter(|path| {
+            !path.starts_with(['/', '$']) && path.split('/').all(|s| s != ".." && !s.is_empty())
+        })
         .filter_map(|path| {
             let text = std::fs::read_to_string(root.join(path)).ok()?;
             // Unparseable files are yaml-parse's; Helm would fail on them.
