@@ -110,6 +110,7 @@ pub struct Outcome {
     pub errors: Vec<String>,
     pub dry_run: bool,
     pub helm_time: Duration,
+    pub render_wall: Duration,
     pub renders: usize,
     /// What `--open-pr` did to the branch and the pull request.
     pub pr: Option<pr::PrOutcome>,
@@ -299,6 +300,7 @@ pub fn scaffold(
         guardrails: checked.guardrails,
         dry_run,
         helm_time: checked.helm_time,
+        render_wall: checked.render_wall,
         renders: checked.renders,
         pr: None,
     })
@@ -394,6 +396,7 @@ impl Outcome {
             errors: vec![format!("{err:#}")],
             dry_run,
             helm_time: Duration::ZERO,
+            render_wall: Duration::ZERO,
             renders: 0,
             pr: None,
         }

@@ -63,6 +63,8 @@ pub struct Outcome {
     pub guardrails: Vec<Guardrail>,
     /// Time spent inside helm, summed over renders (they run in parallel).
     pub helm_time: Duration,
+    /// Wall time of the render phase: what the helm renders alone cost this run.
+    pub render_wall: Duration,
     pub renders: usize,
 }
 
@@ -97,10 +99,12 @@ pub struct Target<'a> {
 
 pub fn run(sh: &Shell, helm: &Path, sources: &Sources, target: &Target) -> Result<Outcome> {
     let checks = plan(sources, target);
+    let started = Instant::now();
     let results = run_parallel(sh, helm, &checks);
     let mut outcome = Outcome {
         guardrails: Vec::new(),
         helm_time: Duration::ZERO,
+        render_wall: started.elapsed(),
         renders: checks.len(),
     };
     for (check, (result, took)) in checks.iter().zip(results) {

@@ -107,9 +107,10 @@ pub fn print_text(outcome: &Outcome, took: Duration) {
     }
     print!("{out}");
     eprintln!(
-        "took {:.2}s; {} helm renders took {:.2}s of helm time (in parallel)",
+        "took {:.3}s; its {} helm renders took {:.3}s wall ({:.3}s of helm time, in parallel)",
         took.as_secs_f64(),
         outcome.renders,
+        outcome.render_wall.as_secs_f64(),
         outcome.helm_time.as_secs_f64()
     );
 }
