@@ -12,6 +12,7 @@ mod exit;
 mod gh;
 mod git;
 mod helm;
+mod interrupt;
 mod layout;
 mod primitive;
 mod scaffold;
@@ -54,6 +55,7 @@ enum Command {
 }
 
 fn main() {
+    interrupt::install();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) => exit_on_bad_flags(err),

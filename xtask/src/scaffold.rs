@@ -278,6 +278,7 @@ pub fn scaffold(
     } else {
         "unchanged"
     };
+    crate::interrupt::check("writing the files")?;
     if !failed && !dry_run {
         let changed: Vec<&File> = planned
             .iter()

@@ -11,7 +11,7 @@ use std::process::{Command, Output};
 use pretty_assertions::assert_eq;
 use serde_json::{json, Value};
 use support::github::GitHubServer;
-use support::{repo_root, tool, TempDir};
+use support::{copy_content, golden, tool, wait_for_helm_child, TempDir};
 
 const OWNER: &str = "ameideio";
 const REPO: &str = "ameide-gitops";
@@ -25,7 +25,6 @@ const ORDERS: [&str; 7] = [
     "v0",
     "--with-smoke",
 ];
-const CONTENT: [&str; 4] = ["argocd", "config", "environments", "sources"];
 
 /// A bare remote holding the repository content on `main`, a clone of it (the caller's checkout),
 /// and the GitHub API test server.
@@ -52,9 +51,7 @@ impl World {
             ],
         );
         let seed = world.root().join("seed");
-        for top in CONTENT {
-            copy_dir(&repo_root().join(top), &seed.join(top));
-        }
+        copy_content(&seed);
         git(&seed, &["init", "--quiet", "--initial-branch=main"]);
         git(&seed, &["add", "."]);
         git(&seed, &["commit", "--quiet", "-m", "seed"]);
@@ -213,19 +210,6 @@ fn git(dir: &Path, args: &[&str]) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
-
 fn code(output: &Output) -> i32 {
     output.status.code().expect("exited")
 }
@@ -241,30 +225,6 @@ fn text(output: &Output) -> String {
 fn json_of(output: &Output) -> Value {
     serde_json::from_slice(&output.stdout)
         .unwrap_or_else(|e| panic!("not JSON ({e}): {}", text(output)))
-}
-
-fn golden(case: &str) -> BTreeMap<String, String> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("test_data/golden")
-        .join(case);
-    let mut files = BTreeMap::new();
-    let mut stack = vec![dir.clone()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                let rel = path
-                    .strip_prefix(&dir)
-                    .unwrap()
-                    .to_string_lossy()
-                    .into_owned();
-                files.insert(rel, std::fs::read_to_string(&path).unwrap());
-            }
-        }
-    }
-    files
 }
 
 #[test]
@@ -681,4 +641,58 @@ fn invalid_input_never_reaches_the_server_or_the_remote() {
     }
     assert_eq!(world.server.requests(), []);
     assert_eq!(world.remote_branches(), ["main"]);
+}
+
+#[test]
+fn an_interrupt_during_the_guardrails_pushes_nothing_and_removes_the_worktree() {
+    let world = World::new();
+    let seed = world.seed();
+    std::fs::write(
+        seed.join("sources/charts/foundation/common/raw-manifests/templates/zz-slow.yaml"),
+        "{{- range until 8000000 }}{{ end }}\n",
+    )
+    .unwrap();
+    git(&seed, &["add", "."]);
+    git(&seed, &["commit", "--quiet", "-m", "a slow chart"]);
+    git(
+        &seed,
+        &["push", "--quiet", world.remote().to_str().unwrap(), "main"],
+    );
+    let before = world.checkout_state();
+
+    let config = world.root().join("gh-config");
+    std::fs::create_dir_all(&config).unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .arg("scaffold-primitive")
+        .args(ORDERS)
+        .args(["--open-pr", "--repo", "ameideio/ameide-gitops"])
+        .current_dir(world.checkout())
+        .env("AMEIDE_HELM", tool("helm3"))
+        .env("AMEIDE_GH", tool("gh"))
+        .envs(isolated_git_env())
+        .envs(world.server.gh_env(&config))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for_helm_child(child.id());
+    assert!(Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(code(&out), 1, "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("interrupted"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(world.remote_branches(), ["main"]);
+    assert_eq!(world.pull_creates(), 0);
+    assert_eq!(
+        world.checkout_state(),
+        before,
+        "a worktree or file was left behind"
+    );
 }

@@ -7,10 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use pretty_assertions::assert_eq;
-use support::{repo_root, tool, TempDir};
-
-/// The repository content the scaffolder reads and writes (the Rust workspace is not needed).
-const CONTENT: [&str; 4] = ["argocd", "config", "environments", "sources"];
+use support::{copy_content, golden, tool, wait_for_helm_child, TempDir};
 
 /// A temporary copy of the repository content.
 struct Repo {
@@ -25,9 +22,7 @@ impl Repo {
 
     fn with_helm(helm: &str) -> Repo {
         let dir = TempDir::new("scaffold-e2e");
-        for top in CONTENT {
-            copy_dir(&repo_root().join(top), &dir.path().join(top));
-        }
+        copy_content(dir.path());
         Repo {
             dir,
             helm: tool(helm),
@@ -101,19 +96,6 @@ impl Repo {
     }
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap_or_else(|e| panic!("{}: {e}", from.display())) {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
-
 fn code(output: &Output) -> i32 {
     output.status.code().expect("exited, not killed")
 }
@@ -148,31 +130,6 @@ fn changes(
         .filter(|(path, bytes)| before.get(*path) != Some(bytes))
         .map(|(path, bytes)| (path.clone(), String::from_utf8(bytes.clone()).unwrap()))
         .collect()
-}
-
-/// The golden tree of a case, checked byte for byte by the unit tests against the templates.
-fn golden(case: &str) -> BTreeMap<String, String> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("test_data/golden")
-        .join(case);
-    let mut files = BTreeMap::new();
-    let mut stack = vec![dir.clone()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                let rel = path
-                    .strip_prefix(&dir)
-                    .unwrap()
-                    .to_string_lossy()
-                    .into_owned();
-                files.insert(rel, std::fs::read_to_string(&path).unwrap());
-            }
-        }
-    }
-    files
 }
 
 const ORDERS: [&str; 7] = [
@@ -815,4 +772,40 @@ fn the_github_step_summary_gets_files_guardrails_and_applications() {
         text.contains("`production-domain-orders-v0-smoke`"),
         "{text}"
     );
+}
+
+#[test]
+fn an_interrupt_during_the_renders_leaves_the_tree_as_it_was() {
+    let repo = Repo::new();
+    // A chart that takes a while to render, so that the signal arrives while helm runs.
+    let slow = repo
+        .path()
+        .join("sources/charts/foundation/common/raw-manifests/templates/zz-slow.yaml");
+    std::fs::write(&slow, "{{- range until 8000000 }}{{ end }}\n").unwrap();
+    let before = repo.snapshot();
+    let folders = repo.folders();
+    let child = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .arg("scaffold-primitive")
+        .args(ORDERS)
+        .current_dir(repo.path())
+        .env("AMEIDE_HELM", &repo.helm)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for_helm_child(child.id());
+    let killed = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(code(&out), 1, "{}{}", stdout(&out), stderr(&out));
+    assert!(
+        stderr(&out).contains("interrupted before writing the files; nothing was changed"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(repo.snapshot(), before);
+    assert_eq!(repo.folders(), folders);
 }

@@ -210,6 +210,11 @@ fn run_parallel(sh: &Shell, helm: &Path, checks: &[Check]) -> Vec<(Result<String
                 loop {
                     let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                     let Some(check) = checks.get(i) else { break };
+                    if crate::interrupt::is_set() {
+                        results.lock().expect("not poisoned")[i] =
+                            Some((Err(anyhow::anyhow!("interrupted")), Duration::ZERO));
+                        continue;
+                    }
                     let started = Instant::now();
                     let result = helm::template(&sh, helm, &check.render);
                     results.lock().expect("not poisoned")[i] = Some((result, started.elapsed()));

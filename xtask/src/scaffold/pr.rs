@@ -173,6 +173,7 @@ pub fn run(
         return Ok((outcome, Some(pr)));
     }
 
+    crate::interrupt::check("committing")?;
     let commit = git::commit(&wt_sh, &changed, &commit_message(request, &outcome))?;
     let same_content = match &existing {
         Some(tip) => {
@@ -184,6 +185,7 @@ pub fn run(
     let pushed = if same_content {
         existing.clone().expect("a branch to compare with")
     } else {
+        crate::interrupt::check("pushing")?;
         git::push_with_lease(sh, &flags.remote, &commit, &branch, existing.as_deref())?;
         commit
     };
@@ -191,6 +193,7 @@ pub fn run(
 
     let title = format!("scaffold(primitives): {id}");
     let body = pr_body(request, &outcome, &flags.base);
+    // Once the branch is pushed, finishing the pull request is the consistent state.
     let (pr_operation, number, url) =
         upsert_pull(sh, &gh, &repo, &branch, &flags.base, &title, &body)?;
     let branch_operation = match (&existing, same_content) {

@@ -52,6 +52,7 @@ pub fn run(
         "repos/{}/actions/workflows/{WORKFLOW}/dispatches",
         repo.slug()
     );
+    crate::interrupt::check("dispatching the workflow")?;
     let response = gh.api(sh, "POST", &path, Some(&body))?;
     if response.status != 204 {
         anyhow::bail!(

@@ -87,3 +87,80 @@ impl Drop for TempDir {
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
+
+/// The repository content the xtask reads and writes (the Rust workspace is not needed).
+pub const CONTENT: [&str; 4] = ["argocd", "config", "environments", "sources"];
+
+/// Copies a directory tree.
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap_or_else(|e| panic!("{}: {e}", from.display())) {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// Copies the repository content (CONTENT) under `to`.
+pub fn copy_content(to: &Path) {
+    for top in CONTENT {
+        copy_dir(&repo_root().join(top), &to.join(top));
+    }
+}
+
+/// A golden scaffold tree under xtask/test_data/golden, path to text; the unit tests check these
+/// byte for byte against the templates.
+pub fn golden(case: &str) -> std::collections::BTreeMap<String, String> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("test_data/golden")
+        .join(case);
+    let mut files = std::collections::BTreeMap::new();
+    let mut stack = vec![dir.clone()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let rel = path
+                    .strip_prefix(&dir)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned();
+                files.insert(rel, std::fs::read_to_string(&path).unwrap());
+            }
+        }
+    }
+    files
+}
+
+/// Waits until `pid` has a running helm child, so that a signal lands mid-render.
+pub fn wait_for_helm_child(pid: u32) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while std::time::Instant::now() < deadline {
+        for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+            let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+                continue;
+            };
+            // "pid (comm) state ppid ..."
+            let Some((head, rest)) = stat.split_once(") ") else {
+                continue;
+            };
+            let comm = head.rsplit('(').next().unwrap_or("");
+            let ppid: u32 = rest
+                .split_whitespace()
+                .nth(1)
+                .and_then(|p| p.parse().ok())
+                .unwrap_or(0);
+            if ppid == pid && comm.starts_with("helm") {
+                return;
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    panic!("no helm child of {pid} appeared");
+}
