@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use xshell::{cmd, Shell};
 
 /// One `helm template` invocation.
@@ -55,11 +55,30 @@ pub fn template(sh: &Shell, helm: &Path, render: &Render) -> Result<String> {
         )
     })?;
     if !output.status.success() {
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        bail!("helm template {release} failed: {}", stderr.trim());
+        return Err(Failed {
+            release: release.clone(),
+            stderr: String::from_utf8_lossy(&output.stderr).trim().to_owned(),
+        }
+        .into());
     }
     String::from_utf8(output.stdout).context("helm printed non-UTF-8 output")
 }
+
+/// A `helm template` that ran and failed, with helm's own message, for callers that point at the
+/// file it names.
+#[derive(Debug)]
+pub struct Failed {
+    pub release: String,
+    pub stderr: String,
+}
+
+impl std::fmt::Display for Failed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "helm template {} failed: {}", self.release, self.stderr)
+    }
+}
+
+impl std::error::Error for Failed {}
 
 /// The documents of a multi-document YAML stream, without the empty ones.
 pub fn documents(manifests: &str) -> Result<Vec<serde_yaml::Value>> {

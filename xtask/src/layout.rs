@@ -76,3 +76,75 @@ pub fn component_files(root: &std::path::Path) -> std::io::Result<Vec<String>> {
     found.sort();
     Ok(found)
 }
+
+/// Every ApplicationSet file: the `.yaml`/`.yml` files directly under the ApplicationSets folder,
+/// sorted.
+pub fn appset_files(root: &std::path::Path) -> std::io::Result<Vec<String>> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(root.join(APPSETS_DIR))? {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if entry.file_type()?.is_file() && (name.ends_with(".yaml") || name.ends_with(".yml")) {
+            found.push(format!("{APPSETS_DIR}/{name}"));
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
+/// Every file at or under `path` (a repository path; "" is the root), sorted, the way Argo CD's
+/// repo-server lists a checkout: hidden folders (`.git`, `.tools`) and Cargo's `target` are not
+/// part of it.
+pub fn files_under(root: &std::path::Path, path: &str) -> std::io::Result<Vec<String>> {
+    let start = root.join(path);
+    let mut found = Vec::new();
+    match std::fs::metadata(&start) {
+        Ok(meta) if meta.is_file() => return Ok(vec![path.to_owned()]),
+        Ok(_) => {}
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(found),
+        Err(err) => return Err(err),
+    }
+    let mut stack = vec![path.to_owned()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(root.join(&dir))? {
+            let entry = entry?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let child = if dir.is_empty() {
+                name.clone()
+            } else {
+                format!("{dir}/{name}")
+            };
+            let kind = entry.file_type()?;
+            if kind.is_dir() {
+                if !name.starts_with('.') && name != "target" {
+                    stack.push(child);
+                }
+            } else if kind.is_file() {
+                found.push(child);
+            }
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
+/// `relative` resolved against the folder `base` (repository paths; `.` and `..` resolved), or
+/// `None` when it leaves the repository.
+pub fn join(base: &str, relative: &str) -> Option<String> {
+    let mut parts: Vec<&str> = Vec::new();
+    let whole = if relative.starts_with('/') {
+        relative.to_owned()
+    } else {
+        format!("{base}/{relative}")
+    };
+    for part in whole.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            part => parts.push(part),
+        }
+    }
+    Some(parts.join("/"))
+}
