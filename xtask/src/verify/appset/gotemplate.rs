@@ -7,6 +7,15 @@
 //! returns the original, typed value when it does not. Only chains that are actually evaluated can
 //! fail, so `{{ if hasKey . "x" }}{{ .x }}{{ end }}` stays legal when `x` is absent, as in Argo CD.
 
+use std::collections::HashMap;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use serde_json::Value as Json;
+use xshell::Shell;
+
+use crate::helm;
+
 /// The named template the rewritten chains call; it renders a non-empty string or fails.
 pub const KEY_HELPER: &str = r#"{{- define "appset.key" -}}
 {{- $v := index . 0 -}}
@@ -19,15 +28,6 @@ pub const KEY_HELPER: &str = r#"{{- define "appset.key" -}}
 ok
 {{- end -}}
 "#;
-
-use std::collections::HashMap;
-use std::path::Path;
-
-use anyhow::{Context, Result};
-use serde_json::Value as Json;
-use xshell::Shell;
-
-use crate::helm;
 
 /// Functions helm's engine has and Argo CD's does not: a template using them renders under
 /// `verify` but fails in Argo CD.
@@ -545,6 +545,32 @@ mod tests {
             false,
         );
         assert_eq!(prepared.helm_only, ["include", "fromJson"]);
+    }
+
+    #[test]
+    fn helm_errors_name_the_set_the_template_and_go_s_message() {
+        let (text, lines) = out_template(2, 2);
+        let (line, _) = lines.iter().find(|(_, at)| **at == (1, 0)).unwrap();
+        assert_eq!(
+            text.lines().nth(line - 1).unwrap(),
+            "- - {{ include \"appset.t0\" (index $sets 1) | toJson }}"
+        );
+        let fail3 = "Error: execution error at (appset/templates/out.yaml:5:5): map has no entry for key \"path\"\n\nUse --debug flag to render out invalid YAML";
+        assert_eq!(failing_line(fail3), Some(5));
+        assert_eq!(clean_message(fail3), "map has no entry for key \"path\"");
+        let exec3 = "Error: template: appset/templates/out.yaml:4:5: executing \"appset/templates/out.yaml\" at <include \"appset.t4\" (index $sets 1)>: error calling include: template: appset/templates/_t4.tpl:1:55: executing \"appset.t4\" at <b64enc>: wrong type for value; expected string; got int";
+        let exec4 = "Error: appset/templates/out.yaml:4:5\n  executing \"appset/templates/out.yaml\" at <include \"appset.t4\" (index $sets 1)>:\n    error calling include:\nappset/templates/_t4.tpl:1:55\n  executing \"appset.t4\" at <b64enc>:\n    wrong type for value; expected string; got int\n\nUse --debug flag to render out invalid YAML";
+        for stderr in [exec3, exec4] {
+            assert_eq!(failing_line(stderr), Some(4));
+            assert_eq!(parse_error_template(stderr), None);
+            assert_eq!(
+                clean_message(stderr),
+                "at <b64enc>: wrong type for value; expected string; got int"
+            );
+        }
+        let parse = "Error: parse error at (appset/templates/_t3.tpl:2): function \"normalize\" not defined";
+        assert_eq!(parse_error_template(parse), Some(Some(3)));
+        assert_eq!(clean_message(parse), "function \"normalize\" not defined");
     }
 
     #[test]
