@@ -41,7 +41,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Write (or propose) the GitOps wiring of a new primitive.
-    ScaffoldPrimitive(scaffold::Flags),
+    ScaffoldPrimitive(Box<scaffold::Flags>),
     /// The pre-merge gate: every convention, offline discovery, every Application rendered.
     Verify(verify::Flags),
     /// List the Applications the ApplicationSets will generate.

@@ -203,9 +203,6 @@ impl Primitive {
         format!("{}-{SMOKE_TEST}", self.smoke_id())
     }
 
-    pub fn image_repository(&self) -> String {
-        format!("ghcr.io/ameideio/primitive-{}-{}", self.kind, self.name)
-    }
 
     /// Every Kubernetes name that will exist for these inputs, with what it names.
     pub fn derived_names(&self, envs: &[&str], with_smoke: bool) -> Vec<(String, String)> {

@@ -16,14 +16,31 @@ pub struct Problem {
 }
 
 impl Problem {
-    pub fn new(path: impl Into<String>, line: usize, rule: &'static str, message: impl Into<String>) -> Problem {
-        Problem { path: path.into(), line, rule, message: message.into() }
+    pub fn new(
+        path: impl Into<String>,
+        line: usize,
+        rule: &'static str,
+        message: impl Into<String>,
+    ) -> Problem {
+        Problem {
+            path: path.into(),
+            line,
+            rule,
+            message: message.into(),
+        }
     }
 }
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}: {}: {}", self.path, self.line.max(1), self.rule, self.message)
+        write!(
+            f,
+            "{}:{}: {}: {}",
+            self.path,
+            self.line.max(1),
+            self.rule,
+            self.message
+        )
     }
 }
 
@@ -33,7 +50,8 @@ pub fn line_of_key(text: &str, key: &str) -> usize {
     text.lines()
         .position(|l| {
             let t = l.trim_start().trim_start_matches("- ");
-            t.strip_prefix(key).is_some_and(|rest| rest.starts_with(':'))
+            t.strip_prefix(key)
+                .is_some_and(|rest| rest.starts_with(':'))
         })
         .map_or(0, |i| i + 1)
 }
