@@ -203,7 +203,6 @@ impl Primitive {
         format!("{}-{SMOKE_TEST}", self.smoke_id())
     }
 
-
     /// Every Kubernetes name that will exist for these inputs, with what it names.
     pub fn derived_names(&self, envs: &[&str], with_smoke: bool) -> Vec<(String, String)> {
         let mut names = Vec::new();
