@@ -647,11 +647,10 @@ fn invalid_input_never_reaches_the_server_or_the_remote() {
 fn an_interrupt_during_the_guardrails_pushes_nothing_and_removes_the_worktree() {
     let world = World::new();
     let seed = world.seed();
-    std::fs::write(
-        seed.join("sources/charts/foundation/common/raw-manifests/templates/zz-slow.yaml"),
-        "{{- range until 8000000 }}{{ end }}\n",
-    )
-    .unwrap();
+    for chart in ["common/raw-manifests", "helm-test-jobs"] {
+        let slow = format!("sources/charts/foundation/{chart}/templates/zz-slow.yaml");
+        std::fs::write(seed.join(slow), "{{- range until 8000000 }}{{ end }}\n").unwrap();
+    }
     git(&seed, &["add", "."]);
     git(&seed, &["commit", "--quiet", "-m", "a slow chart"]);
     git(

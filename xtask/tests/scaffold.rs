@@ -778,10 +778,14 @@ fn the_github_step_summary_gets_files_guardrails_and_applications() {
 fn an_interrupt_during_the_renders_leaves_the_tree_as_it_was() {
     let repo = Repo::new();
     // A chart that takes a while to render, so that the signal arrives while helm runs.
-    let slow = repo
-        .path()
-        .join("sources/charts/foundation/common/raw-manifests/templates/zz-slow.yaml");
-    std::fs::write(&slow, "{{- range until 8000000 }}{{ end }}\n").unwrap();
+    for chart in ["common/raw-manifests", "helm-test-jobs"] {
+        let slow = format!("sources/charts/foundation/{chart}/templates/zz-slow.yaml");
+        std::fs::write(
+            repo.path().join(slow),
+            "{{- range until 8000000 }}{{ end }}\n",
+        )
+        .unwrap();
+    }
     let before = repo.snapshot();
     let folders = repo.folders();
     let child = Command::new(env!("CARGO_BIN_EXE_xtask"))
