@@ -11,10 +11,8 @@ use std::process::{Command, Output};
 
 use pretty_assertions::assert_eq;
 use serde_json::Value as Json;
-use support::{repo_root, tool, TempDir};
+use support::{copy_content, copy_dir, tool, TempDir};
 
-/// The repository content discovery and rendering read.
-const CONTENT: [&str; 4] = ["argocd", "config", "environments", "sources"];
 /// The cluster file the ApplicationSet's matrix reads.
 const CLUSTER_FILE: &str = "config/clusters/azure.yaml";
 const COMPONENTS: &str = "environments/_shared/components";
@@ -31,9 +29,7 @@ impl Repo {
 
     fn with_helm(helm: &str) -> Repo {
         let dir = TempDir::new("verify-e2e");
-        for top in CONTENT {
-            copy_dir(&repo_root().join(top), &dir.path().join(top));
-        }
+        copy_content(dir.path());
         Repo {
             dir,
             helm: tool(helm),
@@ -132,19 +128,6 @@ impl Repo {
                     .collect::<Vec<_>>()
             })
             .collect()
-    }
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap_or_else(|e| panic!("{}: {e}", from.display())) {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
     }
 }
 

@@ -111,34 +111,36 @@ pub fn files(
     files
 }
 
+/// The workload's component file: raw-manifests, phase "650".
 pub fn component(inputs: &Inputs) -> String {
-    let body = indoc! {r#"
-        name: @ID@
-        project: ameide
-        domain: @DOMAIN@
-        componentType: workload
-        rolloutPhase: "650"
-        dependencyPhase: apps
-        chart:
-          repoURL: @REPO_URL@
-          path: @CHART@
-          version: main
-    "#};
-    header(inputs)
-        + &body
-            .replace("@ID@", &inputs.primitive.id())
-            .replace("@DOMAIN@", layout::PRIMITIVES_DOMAIN)
-            .replace("@REPO_URL@", layout::REPO_URL)
-            .replace("@CHART@", layout::RAW_MANIFESTS_CHART)
+    component_file(
+        inputs,
+        &inputs.primitive.id(),
+        "workload",
+        "650",
+        layout::RAW_MANIFESTS_CHART,
+    )
 }
 
+/// The smoke's component file: helm-test-jobs, phase "699", after every workload.
 pub fn smoke_component(inputs: &Inputs) -> String {
+    let id = inputs.primitive.smoke_id();
+    component_file(inputs, &id, "smoke", "699", layout::HELM_TEST_JOBS_CHART)
+}
+
+fn component_file(
+    inputs: &Inputs,
+    id: &str,
+    component_type: &str,
+    phase: &str,
+    chart: &str,
+) -> String {
     let body = indoc! {r#"
         name: @ID@
         project: ameide
         domain: @DOMAIN@
-        componentType: smoke
-        rolloutPhase: "699"
+        componentType: @TYPE@
+        rolloutPhase: "@PHASE@"
         dependencyPhase: apps
         chart:
           repoURL: @REPO_URL@
@@ -147,10 +149,12 @@ pub fn smoke_component(inputs: &Inputs) -> String {
     "#};
     header(inputs)
         + &body
-            .replace("@ID@", &inputs.primitive.smoke_id())
+            .replace("@ID@", id)
             .replace("@DOMAIN@", layout::PRIMITIVES_DOMAIN)
+            .replace("@TYPE@", component_type)
+            .replace("@PHASE@", phase)
             .replace("@REPO_URL@", layout::REPO_URL)
-            .replace("@CHART@", layout::HELM_TEST_JOBS_CHART)
+            .replace("@CHART@", chart)
 }
 
 pub fn workload_values(inputs: &Inputs) -> String {
