@@ -105,10 +105,34 @@ pub fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-/// Copies the repository content (CONTENT) under `to`.
+/// Copies the repository content (CONTENT) under `to`: in a git checkout, the files git tracks,
+/// as they are in the working tree (so edits are tested), but not untracked ones, so that a
+/// primitive someone scaffolded to try the README cannot collide with the tests' own; elsewhere
+/// everything.
 pub fn copy_content(to: &Path) {
-    for top in CONTENT {
-        copy_dir(&repo_root().join(top), &to.join(top));
+    let listed = Command::new("git")
+        .args(["ls-files", "-z", "--cached", "--"])
+        .args(CONTENT)
+        .current_dir(repo_root())
+        .output();
+    let tracked = match listed {
+        Ok(out) if out.status.success() && !out.stdout.is_empty() => out.stdout,
+        _ => {
+            for top in CONTENT {
+                copy_dir(&repo_root().join(top), &to.join(top));
+            }
+            return;
+        }
+    };
+    for path in tracked.split(|b| *b == 0).filter(|p| !p.is_empty()) {
+        let rel = Path::new(std::str::from_utf8(path).expect("UTF-8 paths"));
+        let from = repo_root().join(rel);
+        if !from.is_file() {
+            continue; // deleted in the working tree
+        }
+        let target = to.join(rel);
+        std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+        std::fs::copy(&from, &target).unwrap();
     }
 }
 
