@@ -149,10 +149,10 @@ pub fn run(sh: &Shell, flags: &Flags) -> Result<()> {
         Ok(Some(outcome)) => outcome,
         Ok(None) => return Ok(()),
         Err(err) => {
-            let code = exit::code_of(&err);
-            if flags.json && code != 1 {
+            // A caller parsing stdout gets one object whatever went wrong; stderr says it too.
+            if flags.json {
+                let code = exit::code_of(&err);
                 report::print_json(&Outcome::failed(&component, code, &err, flags.dry_run));
-                return Err(exit::Silenced(code).into());
             }
             return Err(err);
         }
@@ -164,9 +164,6 @@ pub fn run(sh: &Shell, flags: &Flags) -> Result<()> {
         report::print_text(&outcome, started.elapsed());
     }
     if outcome.operation == "failed" {
-        if flags.json {
-            return Err(exit::Silenced(exit::Code::Guardrail as i32).into());
-        }
         return Err(exit::guardrail(format!(
             "guardrails failed for {component}; nothing was written (fix the chart or values, then re-run)"
         )));
@@ -385,10 +382,11 @@ pub fn applications(request: &Request, envs: &[Cluster]) -> Vec<String> {
 impl Outcome {
     fn failed(component: &str, code: i32, err: &anyhow::Error, dry_run: bool) -> Outcome {
         Outcome {
-            operation: if code == exit::Code::Invalid as i32 {
-                "invalid"
-            } else {
-                "refused"
+            operation: match code {
+                2 => "invalid",
+                3 => "refused",
+                4 => "failed",
+                _ => "error",
             },
             component: component.to_owned(),
             files: Vec::new(),
