@@ -483,6 +483,12 @@ fn a_500_on_create_exits_1_and_the_re_run_ends_with_exactly_one_pull_request() {
         stderr.contains("HTTP 500") && stderr.contains("re-run"),
         "{stderr}"
     );
+    let report = json_of(&out);
+    assert_eq!(report["operation"], "error");
+    assert!(
+        report["errors"][0].as_str().unwrap().contains("HTTP 500"),
+        "{report}"
+    );
     assert!(world.server.pulls().is_empty());
     let tip = world.remote_tip(BRANCH);
     assert!(tip.is_some());
