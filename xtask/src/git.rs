@@ -183,3 +183,47 @@ pub fn push_with_lease(
     })?;
     Ok(())
 }
+
+/// Whether `rev` names a commit here.
+pub fn is_commit(sh: &Shell, rev: &str) -> bool {
+    rev_parse(sh, rev).is_ok()
+}
+
+/// The best common ancestor of two revisions: where a pull request's branch left its base.
+pub fn merge_base(sh: &Shell, a: &str, b: &str) -> Result<String> {
+    git(sh, &["merge-base", a, b]).with_context(|| format!("{a} and {b} share no history"))
+}
+
+/// Every path that differs between `rev` and the working tree (committed since, staged, unstaged;
+/// deleted files included, a rename as both its paths), plus the untracked files Git does not
+/// ignore; relative to the current directory and limited to it, sorted.
+pub fn changed_files_since(sh: &Shell, rev: &str) -> Result<Vec<String>> {
+    let diff = git(
+        sh,
+        &[
+            "diff",
+            "--name-only",
+            "--no-renames",
+            "--relative",
+            "-z",
+            rev,
+        ],
+    )?;
+    let untracked = git(sh, &["ls-files", "--others", "--exclude-standard", "-z"])?;
+    let mut files: Vec<String> = diff
+        .split('\0')
+        .chain(untracked.split('\0'))
+        .filter(|p| !p.is_empty())
+        .map(str::to_owned)
+        .collect();
+    files.sort();
+    files.dedup();
+    Ok(files)
+}
+
+/// A new repository in the current directory holding every file in it as one commit (for the
+/// benchmark's synthetic repository).
+pub fn init_with_everything(sh: &Shell, message: &str) -> Result<String> {
+    git(sh, &["init", "--quiet", "--initial-branch=main"])?;
+    commit(sh, &[".".to_owned()], message)
+}

@@ -18,6 +18,8 @@ pub const HELM_TEST_JOBS_CHART: &str = "sources/charts/foundation/helm-test-jobs
 pub const PRIMITIVES_DOMAIN: &str = "apps";
 /// Where provisioned tools are cached (ignored by Git).
 pub const TOOLS_DIR: &str = ".tools";
+/// Where `verify` keeps its render cache (ignored by Git); `AMEIDE_CACHE_DIR` moves it.
+pub const VERIFY_CACHE_DIR: &str = ".cache/verify";
 
 pub fn primitive_component_file(component: &str) -> String {
     format!("{PRIMITIVES_DIR}/{component}/component.yaml")

@@ -4,14 +4,21 @@
 //! convention of the tree against them ([`rules`]), and renders each Application with helm exactly
 //! as Argo CD would ([`render`]), checking the output too. Every problem is printed, then the run
 //! fails once: exit 1 when there is any, 0 when the tree is clean.
+//!
+//! At scale the renders are the cost: they run on every core, are cached by content ([`cache`]),
+//! can be limited to what a change affects ([`changed`]) and split across machines (`--shard`).
+//! The whole-tree rules are cheap and always run on the whole tree (in shard 1 only).
 
 pub mod appset;
+pub mod cache;
+pub mod changed;
 pub mod problem;
 pub mod render;
 pub mod rules;
 
 use std::fmt::Write as _;
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use serde_json::json;
@@ -19,9 +26,11 @@ use xshell::Shell;
 
 use crate::clusters;
 use crate::exit;
+use crate::helm;
 use crate::tools;
 
 use appset::Application;
+use changed::Reason;
 use problem::Problem;
 
 #[derive(clap::Args, Debug)]
@@ -35,6 +44,76 @@ pub struct Flags {
     /// Render only the Applications of this env (the conventions are still checked everywhere).
     #[arg(long)]
     pub env: Option<String>,
+    /// Render only the Applications whose inputs changed since the merge-base of HEAD with
+    /// --base (committed, staged, unstaged and untracked files); the conventions are still checked
+    /// on the whole tree.
+    #[arg(long)]
+    pub changed: bool,
+    /// The revision --changed compares with [default: origin/main].
+    #[arg(long, value_name = "REV", requires = "changed")]
+    pub base: Option<String>,
+    /// Render only shard I of N (1-based; Applications sorted by name, every N-th), for a CI matrix;
+    /// the whole-tree rules run in shard 1 only.
+    #[arg(long, value_name = "I/N", value_parser = Shard::parse)]
+    pub shard: Option<Shard>,
+    /// Neither read nor write the render cache (.cache/verify, or $AMEIDE_CACHE_DIR).
+    #[arg(long)]
+    pub no_cache: bool,
+    /// Also report cache hits and misses, phase timings and peak memory (VmHWM).
+    #[arg(long)]
+    pub stats: bool,
+}
+
+/// `--shard I/N`: the I-th of N disjoint parts of the Applications, which together are all of them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shard {
+    pub index: usize,
+    pub count: usize,
+}
+
+impl Shard {
+    pub fn parse(input: &str) -> Result<Shard, String> {
+        let usage = "must be I/N with 1 <= I <= N, e.g. 1/2 and 2/2 for a matrix of two jobs";
+        let (i, n) = input
+            .split_once('/')
+            .ok_or_else(|| format!("shard {input:?}: {usage}"))?;
+        let parse = |s: &str| s.trim().parse::<usize>().ok();
+        match (parse(i), parse(n)) {
+            (Some(index), Some(count)) if index >= 1 && index <= count => {
+                Ok(Shard { index, count })
+            }
+            _ => Err(format!("shard {input:?}: {usage}")),
+        }
+    }
+
+    /// Whether the whole-tree rules run in this shard: only in the first, so that a matrix
+    /// reports each of their findings once.
+    pub fn runs_whole_tree_rules(&self) -> bool {
+        self.index == 1
+    }
+
+    /// This shard's Applications: sorted by name, every N-th starting at the I-th, so that the
+    /// shards are disjoint, cover all, differ in size by at most one, and depend on nothing but
+    /// the names.
+    pub fn pick(&self, apps: Vec<Application>) -> Vec<Application> {
+        let mut names: Vec<&str> = apps.iter().map(|a| a.name.as_str()).collect();
+        names.sort_unstable();
+        let mine: std::collections::HashSet<String> = names
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| i % self.count == self.index - 1)
+            .map(|(_, name)| name.to_string())
+            .collect();
+        apps.into_iter()
+            .filter(|a| mine.contains(&a.name))
+            .collect()
+    }
+}
+
+impl std::fmt::Display for Shard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -51,47 +130,159 @@ pub struct Report {
     pub appsets: usize,
     pub rendered: usize,
     pub problems: Vec<Problem>,
+    /// With `--changed`: the change and the Applications it selected, with why.
+    pub changed: Option<Selection>,
+    /// With `--shard`: the shard and how many Applications there were to split.
+    pub shard: Option<(Shard, usize)>,
+    /// With `--stats`.
+    pub stats: Option<Stats>,
+}
+
+#[derive(Debug)]
+pub struct Selection {
+    pub changes: changed::Changes,
+    pub selected: Vec<(String, Vec<Reason>)>,
+    /// The Applications there were to select from.
+    pub out_of: usize,
+}
+
+/// How a run went, for `--stats`.
+#[derive(Debug, Default)]
+pub struct Stats {
+    /// `None` with `--no-cache`.
+    pub cache: Option<(String, cache::Stats)>,
+    /// Renders that ran helm.
+    pub helm_renders: usize,
+    pub discovery: Duration,
+    pub rules: Duration,
+    pub renders: Duration,
+    pub total: Duration,
+    /// The peak resident memory of this process (`VmHWM`), in KiB; helm's own is not included.
+    pub peak_rss_kib: Option<u64>,
+    /// The same before the renders: the renders stream, so they should not raise it.
+    pub peak_rss_kib_before_renders: Option<u64>,
 }
 
 pub fn run(sh: &Shell, flags: &Flags) -> Result<()> {
+    let started = Instant::now();
     let format = if flags.json {
         Format::Json
     } else {
         flags.format
     };
     let root = sh.current_dir();
+    let cache_dir = cache::dir(&root);
+    // Git first: a missing base fails before any work.
+    let changes = match flags.changed {
+        true => {
+            let base = flags.base.as_deref().unwrap_or(changed::DEFAULT_BASE);
+            let ignore = cache_dir.strip_prefix(&root).ok().and_then(Path::to_str);
+            Some(changed::since(sh, base, ignore)?)
+        }
+        false => None,
+    };
     let helm = tools::helm(sh)?;
-    let discovery = appset::discover(sh, &helm, &root)?;
-    let apps = select_env(&root, &discovery.applications, flags.env.as_deref())?;
+    let cache = match flags.no_cache {
+        true => None,
+        false => Some(cache::Cache::open(cache_dir, &helm::version(sh, &helm)?)),
+    };
+    let discovery = appset::discover_cached(sh, &helm, &root, cache.as_ref())?;
+    let discovered = started.elapsed();
+    // Validated before the rules run; without --env the Applications are moved, not copied.
+    let in_env = match flags.env.as_deref() {
+        Some(env) => Some(select_env(&root, &discovery.applications, Some(env))?),
+        None => None,
+    };
 
-    let mut problems = discovery.problems;
-    problems.extend(conventions::check(&root, &discovery.applications));
+    let whole_tree = flags.shard.is_none_or(|s| s.runs_whole_tree_rules());
+    let mut problems = Vec::new();
+    if whole_tree {
+        problems.extend(discovery.problems);
+        problems.extend(conventions::check(&root, &discovery.applications));
+    }
+    let checked = started.elapsed();
+    let peak_before_renders = flags.stats.then(peak_rss_kib).flatten();
+    let mut apps = in_env.unwrap_or(discovery.applications);
+
+    let selection = changes.map(|changes| {
+        let out_of = apps.len();
+        let affected = changed::affected(&root, &apps, &changes.files);
+        let keep: Vec<usize> = affected.iter().map(|(i, _)| *i).collect();
+        let selected = affected
+            .into_iter()
+            .map(|(i, reasons)| (apps[i].name.clone(), reasons))
+            .collect();
+        let mut index = 0;
+        apps.retain(|_| {
+            index += 1;
+            keep.binary_search(&(index - 1)).is_ok()
+        });
+        Selection {
+            changes,
+            selected,
+            out_of,
+        }
+    });
+    let shard = flags.shard.map(|shard| {
+        let out_of = apps.len();
+        apps = shard.pick(std::mem::take(&mut apps));
+        (shard, out_of)
+    });
+
     let mut rendered = 0;
     let mut failed = Vec::new();
-    render::render_all(sh, &helm, &root, &apps, |app, result| match result {
-        Ok(manifests) => {
-            rendered += 1;
-            problems.extend(conventions::check_rendered(app, &manifests));
-        }
-        Err(problem) => failed.push((problem, app.name.clone())),
-    });
+    let helm_renders = render::render_all(
+        sh,
+        &helm,
+        &root,
+        &apps,
+        cache.as_ref(),
+        |app, result| match result {
+            Ok(manifests) => {
+                rendered += 1;
+                problems.extend(conventions::check_rendered(app, &manifests));
+            }
+            Err(problem) => failed.push((problem, app.name.clone())),
+        },
+    );
     crate::interrupt::check("reporting")?;
     // Renders finish in any order; name the Applications in discovery's.
     failed.sort_by_key(|(_, name)| apps.iter().position(|a| a.name == *name));
     problems.extend(render::group_by_application(failed));
     problems.sort();
     problems.dedup();
+    let stats = flags.stats.then(|| {
+        let cache = cache
+            .as_ref()
+            .map(|c| (c.dir().display().to_string(), c.stats()));
+        Stats {
+            helm_renders,
+            cache,
+            discovery: discovered,
+            rules: checked - discovered,
+            renders: started.elapsed() - checked,
+            total: started.elapsed(),
+            peak_rss_kib: peak_rss_kib(),
+            peak_rss_kib_before_renders: peak_before_renders,
+        }
+    });
     let report = Report {
         applications: apps.iter().map(|a| a.name.clone()).collect(),
         appsets: discovery.appsets.len(),
         rendered,
         problems,
+        changed: selection,
+        shard,
+        stats,
     };
 
     match format {
         Format::Human => print!("{}", human(&report)),
         Format::Github => print!("{}", github(&report)),
         Format::Json => println!("{}", json(&report)),
+    }
+    if let (Some(stats), false) = (&report.stats, format == Format::Json) {
+        eprintln!("{}", stats_line(stats, report.rendered));
     }
     match (report.problems.len(), format) {
         (0, _) => Ok(()),
@@ -102,6 +293,19 @@ pub fn run(sh: &Shell, flags: &Flags) -> Result<()> {
             if n == 1 { "it" } else { "them" }
         ),
     }
+}
+
+/// The peak resident set size of this process, from `VmHWM` in /proc/self/status (Linux).
+fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()
 }
 
 /// The Applications of `env` (all of them without one); an env no cluster file knows is refused.
@@ -131,12 +335,46 @@ pub fn select_env(
 }
 
 fn summary(report: &Report) -> String {
-    format!(
+    let mut line = format!(
         "verify: {} from {}, {} rendered, {}",
         count(report.applications.len(), "Application"),
         count(report.appsets, "ApplicationSet"),
         report.rendered,
         count(report.problems.len(), "problem")
+    );
+    if let Some((shard, out_of)) = &report.shard {
+        let rules = match shard.runs_whole_tree_rules() {
+            true => "the whole-tree rules ran here",
+            false => "the whole-tree rules run in shard 1",
+        };
+        let _ = write!(line, " (shard {shard} of {out_of} Applications; {rules})");
+    }
+    line
+}
+
+/// What `--changed` selected, as one line, before the summary.
+fn selection_line(report: &Report) -> Option<String> {
+    let s = report.changed.as_ref()?;
+    Some(changed::summary(&s.changes, &s.selected, s.out_of))
+}
+
+fn stats_line(stats: &Stats, rendered: usize) -> String {
+    let cache = match &stats.cache {
+        Some((dir, c)) => format!(
+            "{} from the cache, {} rendered by helm (cache {dir}; discovery: {} parameter sets from the cache, {} rendered)",
+            c.hits, c.misses, c.discovery_hits, c.discovery_misses
+        ),
+        None => format!("{} rendered by helm (cache off)", stats.helm_renders),
+    };
+    let kib = |k: Option<u64>| k.map_or("unknown".to_owned(), |k| format!("{k} KiB"));
+    format!(
+        "stats: {rendered} renders: {cache}; {:.2}s (discovery {:.2}s, whole-tree rules {:.2}s, renders {:.2}s); peak memory {} ({} before the renders)",
+        stats.total.as_secs_f64(),
+        stats.discovery.as_secs_f64(),
+        stats.rules.as_secs_f64(),
+        stats.renders.as_secs_f64(),
+        kib(stats.peak_rss_kib),
+        kib(stats.peak_rss_kib_before_renders),
     )
 }
 
@@ -144,6 +382,9 @@ fn human(report: &Report) -> String {
     let mut out = String::new();
     for problem in &report.problems {
         let _ = writeln!(out, "{problem}");
+    }
+    if let Some(line) = selection_line(report) {
+        let _ = writeln!(out, "{line}");
     }
     let _ = writeln!(out, "{}", summary(report));
     out
@@ -162,12 +403,17 @@ fn github(report: &Report) -> String {
             escape_data(&p.message)
         );
     }
+    if let Some(line) = selection_line(report) {
+        let _ = writeln!(out, "{line}");
+    }
     let _ = writeln!(out, "{}", summary(report));
     out
 }
 
+/// The report as JSON. The keys added by `--changed`, `--shard` and `--stats` appear only with
+/// them; without `--stats` the same tree always gives the same bytes.
 fn json(report: &Report) -> serde_json::Value {
-    json!({
+    let mut out = json!({
         "applications": report.applications,
         "problems": report.problems.iter().map(|p| json!({
             "path": p.path,
@@ -177,7 +423,49 @@ fn json(report: &Report) -> serde_json::Value {
         })).collect::<Vec<_>>(),
         "rendered": report.rendered,
         "ok": report.problems.is_empty(),
-    })
+    });
+    if let Some(s) = &report.changed {
+        out["changed"] = json!({
+            "base": s.changes.base,
+            "merge_base": s.changes.merge_base,
+            "files": s.changes.files,
+            "out_of": s.out_of,
+            "selected": s.selected.iter().map(|(name, reasons)| json!({
+                "application": name,
+                "reasons": reasons.iter().map(|r| r.to_string()).collect::<Vec<_>>(),
+            })).collect::<Vec<_>>(),
+        });
+    }
+    if let Some((shard, out_of)) = &report.shard {
+        out["shard"] = json!({
+            "index": shard.index,
+            "count": shard.count,
+            "out_of": out_of,
+            "whole_tree_rules": shard.runs_whole_tree_rules(),
+        });
+    }
+    if let Some(stats) = &report.stats {
+        let (dir, cache) = match &stats.cache {
+            Some((dir, c)) => (json!(dir), *c),
+            None => (serde_json::Value::Null, cache::Stats::default()),
+        };
+        out["cache_dir"] = dir;
+        out["cache_hits"] = json!(cache.hits);
+        out["cache_misses"] = json!(cache.misses);
+        out["discovery_cache_hits"] = json!(cache.discovery_hits);
+        out["discovery_cache_misses"] = json!(cache.discovery_misses);
+        out["cache_write_failures"] = json!(cache.write_failures);
+        out["helm_renders"] = json!(stats.helm_renders);
+        out["seconds"] = json!({
+            "discovery": stats.discovery.as_secs_f64(),
+            "whole_tree_rules": stats.rules.as_secs_f64(),
+            "renders": stats.renders.as_secs_f64(),
+            "total": stats.total.as_secs_f64(),
+        });
+        out["peak_rss_kib"] = json!(stats.peak_rss_kib);
+        out["peak_rss_kib_before_renders"] = json!(stats.peak_rss_kib_before_renders);
+    }
+    out
 }
 
 /// The escaping of workflow command data (GitHub's `escapeData`).
@@ -232,6 +520,9 @@ mod tests {
             appsets: 1,
             rendered: 2,
             problems,
+            changed: None,
+            shard: None,
+            stats: None,
         }
     }
 

@@ -19,6 +19,7 @@ use serde_json::{Map as JsonMap, Value as Json};
 use serde_yaml::{Mapping, Value};
 use xshell::Shell;
 
+use super::cache::Cache;
 use super::problem::{line_of_key, Problem};
 use crate::layout;
 
@@ -95,6 +96,17 @@ const RESOURCES_FINALIZER: &str = "resources-finalizer.argocd.argoproj.io";
 /// Errors only when discovery itself cannot run (no helm, unreadable folder); everything Argo CD
 /// would refuse is a problem.
 pub fn discover(sh: &Shell, helm: &Path, root: &Path) -> Result<Discovery> {
+    discover_cached(sh, helm, root, None)
+}
+
+/// [`discover`], reading the templates rendered with each parameter set from `cache` when they
+/// were rendered before, so that only new or changed sets cost a helm run.
+pub fn discover_cached(
+    sh: &Shell,
+    helm: &Path,
+    root: &Path,
+    cache: Option<&Cache>,
+) -> Result<Discovery> {
     let mut discovery = Discovery {
         appsets: layout::appset_files(root)
             .with_context(|| format!("listing {}", layout::APPSETS_DIR))?,
@@ -123,7 +135,7 @@ pub fn discover(sh: &Shell, helm: &Path, root: &Path) -> Result<Discovery> {
                 continue;
             }
             let appset = AppSet::new(&path, &text, doc);
-            let (apps, problems) = appset.generate(sh, helm, root)?;
+            let (apps, problems) = appset.generate(sh, helm, root, cache)?;
             discovery.applications.extend(apps);
             discovery.problems.extend(problems);
         }
@@ -194,6 +206,7 @@ impl<'a> AppSet<'a> {
         sh: &Shell,
         helm: &Path,
         root: &Path,
+        cache: Option<&Cache>,
     ) -> Result<(Vec<Application>, Vec<Problem>)> {
         let mut problems = Vec::new();
         let spec = &self.doc["spec"];
@@ -242,11 +255,8 @@ impl<'a> AppSet<'a> {
             }
             prepared.push(p.text);
         }
-        let values: Vec<Json> = sets
-            .iter()
-            .map(|s| Json::Object(s.params.clone()))
-            .collect();
-        let rendered = match gotemplate::render(sh, helm, &prepared, &values)? {
+        let values: Vec<&JsonMap<String, Json>> = sets.iter().map(|s| &s.params).collect();
+        let rendered = match gotemplate::render(sh, helm, &prepared, &values, cache)? {
             gotemplate::Outcome::Rendered(rendered) => rendered,
             gotemplate::Outcome::Unparsable(failure) => {
                 let (key, field) = match failure.template {
@@ -267,9 +277,13 @@ impl<'a> AppSet<'a> {
                 return Ok((Vec::new(), problems));
             }
         };
+        // Each set is let go once its Application is built: with thousands, holding both the sets
+        // and the Applications would double discovery's memory.
+        drop(values);
 
         let mut apps = Vec::new();
-        for (set, result) in sets.iter().zip(rendered) {
+        for (set, result) in sets.into_iter().zip(rendered) {
+            let set = &set;
             let strings = match result {
                 Ok(strings) => strings,
                 Err(failure) => {

@@ -2,8 +2,8 @@
 //! that Application: release name, destination namespace, the chart folder, and the value files in
 //! order, the missing ones skipped when `ignoreMissingValueFiles` is set.
 //!
-//! [`render_all`] is the one entry point, so that parallelism and caching stay in one place; it
-//! streams each result to its caller instead of keeping every manifest in memory.
+//! [`render_all`] is the one entry point, so that parallelism and caching ([`super::cache`]) stay in
+//! one place; it streams each result to its caller instead of keeping every manifest in memory.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -13,6 +13,7 @@ use anyhow::Result;
 use xshell::Shell;
 
 use super::appset::Application;
+use super::cache::{Cache, Keys, What};
 use super::problem::Problem;
 use crate::helm;
 
@@ -55,40 +56,67 @@ pub fn plan(root: &Path, app: &Application) -> Result<Option<helm::Render>, Prob
 /// Renders every Application on as many threads as there are cores and hands each result to
 /// `on_each` as it arrives (in no particular order): the manifests, or the problem at the file at
 /// fault. Applications discovery could not resolve are skipped.
+///
+/// With a `cache`, a render whose inputs are unchanged since it was last stored is read from it
+/// instead of running helm, and every new successful render is stored as it arrives. Results flow
+/// through a channel holding at most one per thread, so memory does not grow with the number of
+/// Applications: a slow `on_each` holds the renders back instead of piling them up. Returns how
+/// many times helm ran.
 pub fn render_all(
     sh: &Shell,
     helm: &Path,
     root: &Path,
     apps: &[Application],
+    cache: Option<&Cache>,
     mut on_each: impl FnMut(&Application, Result<String, Problem>),
-) {
+) -> usize {
+    let mut keys = cache.map(|c| Keys::new(root, c.helm_version()));
     let mut jobs = Vec::new();
     for (i, app) in apps.iter().enumerate() {
         match plan(root, app) {
-            Ok(Some(render)) => jobs.push((i, render)),
+            Ok(Some(render)) => {
+                let key = keys.as_mut().map(|k| k.key(app));
+                jobs.push((i, render, key));
+            }
             Ok(None) => {}
             Err(problem) => on_each(app, Err(problem)),
         }
     }
+    drop(keys);
     let workers = std::thread::available_parallelism()
         .map_or(2, |n| n.get())
         .min(jobs.len().max(1));
     let dir = sh.current_dir();
     let next = AtomicUsize::new(0);
-    let (sender, receiver) = mpsc::channel();
+    let helm_runs = AtomicUsize::new(0);
+    let (sender, receiver) = mpsc::sync_channel(workers);
     std::thread::scope(|scope| {
         for _ in 0..workers {
             let sender = sender.clone();
-            let (jobs, next, dir) = (&jobs, &next, &dir);
+            let (jobs, next, dir, helm_runs) = (&jobs, &next, &dir, &helm_runs);
             scope.spawn(move || {
                 let sh = Shell::new().expect("a shell");
                 sh.change_dir(dir);
-                while let Some((i, render)) = jobs.get(next.fetch_add(1, Ordering::SeqCst)) {
+                while let Some((i, render, key)) = jobs.get(next.fetch_add(1, Ordering::SeqCst)) {
                     // After Ctrl-C helm's children die too; their failures are no findings.
                     if crate::interrupt::is_set() {
                         break;
                     }
-                    let result = helm::template(&sh, helm, render);
+                    let cached = match (cache, key) {
+                        (Some(cache), Some(key)) => cache.get(What::Render, key),
+                        _ => None,
+                    };
+                    let result = match cached {
+                        Some(manifests) => Ok(manifests),
+                        None => {
+                            helm_runs.fetch_add(1, Ordering::Relaxed);
+                            let result = helm::template(&sh, helm, render);
+                            if let (Some(cache), Some(key), Ok(manifests)) = (cache, key, &result) {
+                                cache.put(key, manifests);
+                            }
+                            result
+                        }
+                    };
                     if sender.send((*i, result)).is_err() {
                         break;
                     }
@@ -101,6 +129,7 @@ pub fn render_all(
             on_each(app, result.map_err(|err| problem(root, app, &err)));
         }
     });
+    helm_runs.into_inner()
 }
 
 /// A failed render as a problem: at the value file helm's message names, else at the component

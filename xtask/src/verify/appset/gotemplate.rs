@@ -9,12 +9,17 @@
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::atomic::Ordering;
 
 use anyhow::{Context, Result};
 use serde_json::Value as Json;
 use xshell::Shell;
 
 use crate::helm;
+use crate::verify::cache::{Cache, Key, What};
+
+/// One parameter set of a generator.
+type Params = serde_json::Map<String, Json>;
 
 /// The named template the rewritten chains call; it renders a non-empty string or fails.
 pub const KEY_HELPER: &str = r#"{{- define "appset.key" -}}
@@ -250,12 +255,173 @@ pub enum Outcome {
     Unparsable(Failure),
 }
 
+/// The most bytes of sets, or of the template that ranges over them, one helm run gets: helm
+/// refuses a chart file over 5 MiB, and a thousand primitives in three envs pass that.
+const BATCH_BYTES: usize = 2 << 20;
+/// Below this many sets a second helm run costs more than it saves.
+const MIN_BATCH_SETS: usize = 256;
+
+/// Renders every template with every parameter set, in batches small enough for helm's file size
+/// limit, on as many threads as there are cores (a helm run uses one); the results come back in
+/// the order of `sets`, and the first batch that cannot parse a template decides the outcome.
+/// With a `cache`, a set rendered before with the same templates and helm is read from it, and
+/// only the others go to helm.
+pub fn render(
+    sh: &Shell,
+    helm: &Path,
+    templates: &[String],
+    sets: &[&Params],
+    cache: Option<&Cache>,
+) -> Result<Outcome> {
+    let cache = cache.filter(|_| templates.iter().all(|t| deterministic(t)));
+    let keys: Vec<Key> = match cache {
+        Some(cache) => {
+            let mut common = vec![
+                b"appset-templates".as_slice(),
+                cache.helm_version().as_bytes(),
+                KEY_HELPER.as_bytes(),
+            ];
+            common.extend(templates.iter().map(|t| t.as_bytes()));
+            let common = Key::of(&common);
+            sets.iter()
+                .map(|set| {
+                    Key::of(&[
+                        common.as_bytes(),
+                        &serde_json::to_vec(set).unwrap_or_default(),
+                    ])
+                })
+                .collect()
+        }
+        None => Vec::new(),
+    };
+    let mut results: Vec<Option<Result<Vec<String>, Failure>>> = vec![None; sets.len()];
+    if let Some(cache) = cache {
+        for (result, key) in results.iter_mut().zip(&keys) {
+            *result = cache
+                .get(What::Discovery, key)
+                .and_then(|text| serde_json::from_str::<Vec<String>>(&text).ok())
+                .filter(|strings| strings.len() == templates.len())
+                .map(Ok);
+        }
+    }
+    let missing: Vec<usize> = (0..sets.len()).filter(|&i| results[i].is_none()).collect();
+    let to_render: Vec<&Params> = missing.iter().map(|&i| sets[i]).collect();
+    let rendered = match render_parallel(sh, helm, templates, &to_render)? {
+        Outcome::Rendered(rendered) => rendered,
+        unparsable @ Outcome::Unparsable(_) => return Ok(unparsable),
+    };
+    for (i, result) in missing.into_iter().zip(rendered) {
+        // A failure is rendered again next time, so that it is reported every time.
+        if let (Some(cache), Ok(strings)) = (cache, &result) {
+            cache.put(&keys[i], &Json::from(strings.clone()).to_string());
+        }
+        results[i] = Some(result);
+    }
+    Ok(Outcome::Rendered(
+        results
+            .into_iter()
+            .map(|r| r.expect("every set read, rendered or failed"))
+            .collect(),
+    ))
+}
+
+/// Whether a template renders the same for the same parameters: sprig's clock, randomness and
+/// key generation do not, so their output is never cached.
+fn deterministic(template: &str) -> bool {
+    const VARYING: [&str; 9] = [
+        "now",
+        "rand",
+        "uuid",
+        "shuffle",
+        "genPrivateKey",
+        "genCA",
+        "genSelfSignedCert",
+        "genSignedCert",
+        "htpasswd",
+    ];
+    !VARYING.iter().any(|word| template.contains(word))
+}
+
+fn render_parallel(
+    sh: &Shell,
+    helm: &Path,
+    templates: &[String],
+    sets: &[&Params],
+) -> Result<Outcome> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let batches = batches(sets, templates.len(), cores);
+    if batches.len() <= 1 {
+        return render_batch(sh, helm, templates, sets);
+    }
+    let dir = sh.current_dir();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut outcomes: Vec<Option<Result<Outcome>>> = (0..batches.len()).map(|_| None).collect();
+    let done = std::sync::Mutex::new(&mut outcomes);
+    std::thread::scope(|scope| {
+        for _ in 0..cores.min(batches.len()) {
+            let (batches, next, done, dir) = (&batches, &next, &done, &dir);
+            scope.spawn(move || {
+                let sh = Shell::new().expect("a shell");
+                sh.change_dir(dir);
+                loop {
+                    let index = next.fetch_add(1, Ordering::SeqCst);
+                    let Some(range) = batches.get(index) else {
+                        break;
+                    };
+                    let outcome = render_batch(&sh, helm, templates, &sets[range.clone()]);
+                    done.lock().unwrap_or_else(|e| e.into_inner())[index] = Some(outcome);
+                }
+            });
+        }
+    });
+    let mut rendered = Vec::with_capacity(sets.len());
+    for outcome in outcomes {
+        match outcome.expect("every batch ran")? {
+            Outcome::Rendered(results) => rendered.extend(results),
+            unparsable @ Outcome::Unparsable(_) => return Ok(unparsable),
+        }
+    }
+    Ok(Outcome::Rendered(rendered))
+}
+
+/// Consecutive ranges of `sets`, each within [`BATCH_BYTES`], and at least one per core once
+/// there are enough sets to be worth it.
+fn batches(sets: &[&Params], templates: usize, cores: usize) -> Vec<std::ops::Range<usize>> {
+    // One line of the ranging template per set and template, about this long.
+    let per_set = 80 * templates.max(1);
+    let sizes: Vec<usize> = sets
+        .iter()
+        .map(|s| serde_json::to_vec(s).map_or(0, |j| j.len()).max(per_set) + 1)
+        .collect();
+    let total: usize = sizes.iter().sum();
+    let wanted = cores.min(sets.len() / MIN_BATCH_SETS).max(1);
+    let limit = BATCH_BYTES.min(total.div_ceil(wanted));
+    let mut out = Vec::new();
+    let (mut start, mut bytes) = (0, 0);
+    for (i, size) in sizes.into_iter().enumerate() {
+        if i > start && bytes + size > limit {
+            out.push(start..i);
+            (start, bytes) = (i, 0);
+        }
+        bytes += size;
+    }
+    if start < sets.len() {
+        out.push(start..sets.len());
+    }
+    out
+}
+
 /// Renders every template with every parameter set in one helm run over a throwaway chart: each
 /// template becomes a named template executed with the set as both `.` and `$` (as Argo CD
 /// executes it), its output JSON-encoded so that any text survives helm's YAML handling (and its
 /// stripping of "<no value>"). A set that fails is set aside and the rest rendered again, so that
 /// every failing set is reported, not only the first.
-pub fn render(sh: &Shell, helm: &Path, templates: &[String], sets: &[Json]) -> Result<Outcome> {
+fn render_batch(
+    sh: &Shell,
+    helm: &Path,
+    templates: &[String],
+    sets: &[&Params],
+) -> Result<Outcome> {
     let chart = sh
         .create_temp_dir()
         .context("creating a temporary chart for the ApplicationSet templates")?;
@@ -283,7 +449,7 @@ pub fn render(sh: &Shell, helm: &Path, templates: &[String], sets: &[Json]) -> R
     let mut pending: Vec<usize> = (0..sets.len()).collect();
     while !pending.is_empty() {
         crate::interrupt::check("rendering the ApplicationSet templates")?;
-        let batch: Vec<&Json> = pending.iter().map(|&i| &sets[i]).collect();
+        let batch: Vec<&Params> = pending.iter().map(|&i| sets[i]).collect();
         write(
             "sets.json",
             &serde_json::json!({ "sets": batch }).to_string(),
@@ -426,6 +592,25 @@ fn clean_message(stderr: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn batches_cover_every_set_in_order_within_the_size_limit() {
+        let set: Params =
+            serde_json::from_str(&format!(r#"{{"name": "{}"}}"#, "x".repeat(1000))).unwrap();
+        for (count, cores) in [(0, 2), (1, 2), (300, 1), (600, 2), (10_000, 2), (10_000, 8)] {
+            let sets: Vec<&Params> = vec![&set; count];
+            let found = batches(&sets, 3, cores);
+            let covered: Vec<usize> = found.iter().flat_map(|r| r.clone()).collect();
+            assert_eq!(covered, (0..count).collect::<Vec<_>>(), "{count} sets");
+            for range in &found {
+                assert!(range.len() * 1010 <= BATCH_BYTES, "{count} sets: {range:?}");
+            }
+            // Enough sets are split so that every core has one helm run.
+            if count >= MIN_BATCH_SETS * cores {
+                assert!(found.len() >= cores, "{count} sets on {cores} cores");
+            }
+        }
+    }
 
     fn rewrite(text: &str) -> String {
         prepare(text, true).text

@@ -1,8 +1,9 @@
 //! The rules on value files: `orphan-values` and `image-policy` (SPEC sections 4 and 5), and the
 //! value merge they share with `cargo xtask apps`.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
+use std::rc::Rc;
 
 use serde_yaml::{Mapping, Value};
 
@@ -24,7 +25,11 @@ struct Layer {
     doc: Value,
 }
 
-fn layers(root: &Path, app: &Application) -> Vec<Layer> {
+/// Value files already read, by path: every Application reads the same globals, so each file is
+/// read and parsed once per run, not once per Application.
+type Read = HashMap<String, Option<Rc<Layer>>>;
+
+fn layers(root: &Path, app: &Application, read: &mut Read) -> Vec<Rc<Layer>> {
     let chart_values = (!app.chart.is_empty()).then(|| format!("{}/values.yaml", app.chart));
     chart_values
         .iter()
@@ -34,14 +39,23 @@ fn layers(root: &Path, app: &Application) -> Vec<Layer> {
             !path.starts_with(['/', '$']) && path.split('/').all(|s| s != ".." && !s.is_empty())
         })
         .filter_map(|path| {
-            let text = std::fs::read_to_string(root.join(path)).ok()?;
-            // Unparseable files are yaml-parse's; Helm would fail on them.
-            let doc: Value = serde_yaml::from_str(&text).ok()?;
-            doc.is_mapping().then(|| Layer {
-                path: path.clone(),
-                text,
-                doc,
-            })
+            if let Some(layer) = read.get(path.as_str()) {
+                return layer.clone();
+            }
+            let layer = (|| {
+                let text = std::fs::read_to_string(root.join(path)).ok()?;
+                // Unparseable files are yaml-parse's; Helm would fail on them.
+                let doc: Value = serde_yaml::from_str(&text).ok()?;
+                doc.is_mapping().then(|| {
+                    Rc::new(Layer {
+                        path: path.clone(),
+                        text,
+                        doc,
+                    })
+                })
+            })();
+            read.insert(path.clone(), layer.clone());
+            layer
         })
         .collect()
 }
@@ -51,8 +65,8 @@ fn layers(root: &Path, app: &Application) -> Vec<Layer> {
 /// key, anything else replaces, and a `null` removes the key.
 pub fn effective_values(root: &Path, app: &Application) -> Value {
     let mut merged = Value::Mapping(Mapping::new());
-    for layer in layers(root, app) {
-        merge(&mut merged, layer.doc);
+    for layer in layers(root, app, &mut Read::new()) {
+        merge(&mut merged, layer.doc.clone());
     }
     merged
 }
@@ -81,16 +95,21 @@ fn get<'v>(value: &'v Value, path: &[&str]) -> Option<&'v Value> {
 }
 
 /// The last layer that sets `path`: the one whose value wins.
-fn origin<'l>(layers: &'l [Layer], path: &[&str]) -> Option<&'l Layer> {
-    layers.iter().rev().find(|l| get(&l.doc, path).is_some())
+fn origin<'l>(layers: &'l [Rc<Layer>], path: &[&str]) -> Option<&'l Layer> {
+    layers
+        .iter()
+        .rev()
+        .find(|l| get(&l.doc, path).is_some())
+        .map(|l| &**l)
 }
 
 /// `image-policy`: a set `image.ref` is digest-pinned; an enabled primitive or smoke on one of the
 /// scaffolder's charts has one.
 pub fn image_policy(root: &Path, apps: &[Application]) -> Vec<Problem> {
     let mut found = Vec::new();
+    let mut read = Read::new();
     for app in apps {
-        let layers = layers(root, app);
+        let layers = layers(root, app, &mut read);
         let mut merged = Value::Mapping(Mapping::new());
         for layer in &layers {
             merge(&mut merged, layer.doc.clone());

@@ -1,0 +1,488 @@
+//! The render cache of `verify`: `helm template` output, content-addressed by everything that render
+//! reads, so that an Application whose inputs did not change is never rendered twice.
+//!
+//! The key covers the helm version, the release name, the namespace, the chart (every file under
+//! its folder, sorted by path: path and bytes) and the value files in order (path and bytes, a
+//! missing one marked as missing). Nothing else reaches `helm template` (verify passes no `--set`).
+//! Only successful renders are stored: a failure is rendered again, and reported, on every run.
+//!
+//! Discovery stores here too: the ApplicationSet templates rendered with one parameter set, keyed
+//! by the helm version, the prepared templates and the set ([`Key::of`]), so that a run renders
+//! only the parameter sets of components that changed.
+//!
+//! An entry is one file, `<dir>/<2 hex>/<62 hex>`, written to a temporary name and renamed into
+//! place, so concurrent runs never see half an entry. It starts with a header line naming its key,
+//! the body's length and the body's sha256; an entry whose header does not match (truncated,
+//! corrupted, or another key's) is a miss, and the render that follows replaces it.
+
+use std::collections::HashMap;
+use std::fs;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+
+use sha2::{Digest, Sha256};
+
+use super::appset::Application;
+use crate::layout;
+
+/// The first word of every entry and of every key's input: bump it when either changes shape.
+const FORMAT: &str = "ameide-verify-render-cache/1";
+
+/// A render's identity: the sha256 of its inputs, hex.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Key(String);
+
+impl Key {
+    /// The key of any list of fields (each length-prefixed, so no two lists collide).
+    pub fn of(fields: &[&[u8]]) -> Key {
+        let mut hasher = Fields::default();
+        hasher.field(FORMAT.as_bytes());
+        for field in fields {
+            hasher.field(field);
+        }
+        Key(hex(&hasher.finish()))
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+}
+
+/// What an entry holds, for the counts of hits and misses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum What {
+    /// An Application's manifests.
+    Render,
+    /// The ApplicationSet templates rendered with one parameter set.
+    Discovery,
+}
+
+/// The cache folder: `$AMEIDE_CACHE_DIR`, else `.cache/verify` in the repository (ignored by Git).
+pub fn dir(root: &Path) -> PathBuf {
+    match std::env::var_os("AMEIDE_CACHE_DIR").filter(|v| !v.is_empty()) {
+        Some(dir) => root.join(dir),
+        None => root.join(layout::VERIFY_CACHE_DIR),
+    }
+}
+
+/// Computes keys, hashing each chart folder and each value file once per run however many
+/// Applications share it (every Application reads the same globals).
+pub struct Keys<'a> {
+    root: &'a Path,
+    helm_version: String,
+    charts: HashMap<String, String>,
+    files: HashMap<String, Option<String>>,
+}
+
+impl<'a> Keys<'a> {
+    /// `helm_version` is `helm version --short`: a new helm may render differently.
+    pub fn new(root: &'a Path, helm_version: &str) -> Keys<'a> {
+        Keys {
+            root,
+            helm_version: helm_version.to_owned(),
+            charts: HashMap::new(),
+            files: HashMap::new(),
+        }
+    }
+
+    pub fn key(&mut self, app: &Application) -> Key {
+        let mut hasher = Fields::default();
+        hasher.field(FORMAT.as_bytes());
+        hasher.field(b"render");
+        hasher.field(self.helm_version.as_bytes());
+        hasher.field(app.release.as_bytes());
+        hasher.field(app.namespace.as_bytes());
+        hasher.field(app.chart.as_bytes());
+        let chart = match self.charts.get(&app.chart) {
+            Some(digest) => digest.clone(),
+            None => {
+                let digest = folder_digest(&self.root.join(&app.chart));
+                self.charts.insert(app.chart.clone(), digest.clone());
+                digest
+            }
+        };
+        hasher.field(chart.as_bytes());
+        for file in &app.value_files {
+            hasher.field(file.as_bytes());
+            let digest = match self.files.get(file) {
+                Some(digest) => digest.clone(),
+                None => {
+                    let digest = fs::read(self.root.join(file))
+                        .ok()
+                        .map(|b| hex(&sha256(&b)));
+                    self.files.insert(file.clone(), digest.clone());
+                    digest
+                }
+            };
+            // A missing file is skipped by helm, so it differs from any content, empty included.
+            hasher.field(digest.as_deref().unwrap_or("missing").as_bytes());
+        }
+        Key(hex(&hasher.finish()))
+    }
+}
+
+/// sha256 over length-prefixed fields, so that no two field lists hash alike.
+#[derive(Default)]
+struct Fields(Sha256);
+
+impl Fields {
+    fn field(&mut self, bytes: &[u8]) {
+        self.0.update((bytes.len() as u64).to_le_bytes());
+        self.0.update(bytes);
+    }
+
+    fn finish(self) -> Vec<u8> {
+        self.0.finalize().to_vec()
+    }
+}
+
+/// Every file under `dir` (hidden ones too: helm reads them unless `.helmignore` says otherwise),
+/// sorted by relative path, as path and bytes. A missing folder hashes as empty: helm fails on it
+/// and failures are not stored.
+fn folder_digest(dir: &Path) -> String {
+    let mut files = Vec::new();
+    walk(dir, "", &mut files);
+    files.sort();
+    let mut hasher = Fields::default();
+    for file in files {
+        hasher.field(file.as_bytes());
+        match fs::read(dir.join(&file)) {
+            Ok(bytes) => hasher.field(&bytes),
+            Err(_) => hasher.field(b"\0unreadable"),
+        }
+    }
+    hex(&hasher.finish())
+}
+
+fn walk(dir: &Path, prefix: &str, out: &mut Vec<String>) {
+    let Ok(entries) = fs::read_dir(dir.join(prefix)) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let path = if prefix.is_empty() {
+            name
+        } else {
+            format!("{prefix}/{name}")
+        };
+        // Through symlinks, as helm's loader follows them.
+        match fs::metadata(entry.path()) {
+            Ok(meta) if meta.is_dir() => walk(dir, &path, out),
+            Ok(_) => out.push(path),
+            Err(_) => out.push(path),
+        }
+    }
+}
+
+fn sha256(bytes: &[u8]) -> Vec<u8> {
+    Sha256::digest(bytes).to_vec()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(2 * bytes.len());
+    for b in bytes {
+        out.push(DIGITS[usize::from(b >> 4)] as char);
+        out.push(DIGITS[usize::from(b & 15)] as char);
+    }
+    out
+}
+
+/// The store: safe to share between the render threads.
+pub struct Cache {
+    dir: PathBuf,
+    helm_version: String,
+    hits: AtomicUsize,
+    misses: AtomicUsize,
+    discovery_hits: AtomicUsize,
+    discovery_misses: AtomicUsize,
+    write_failures: AtomicUsize,
+    warned: AtomicBool,
+}
+
+/// What the cache did in one run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Renders read from the cache.
+    pub hits: usize,
+    /// Renders not in the cache (or damaged there), rendered by helm.
+    pub misses: usize,
+    /// Parameter sets of the ApplicationSets read from the cache, and not.
+    pub discovery_hits: usize,
+    pub discovery_misses: usize,
+    pub write_failures: usize,
+}
+
+impl Cache {
+    /// The cache in `dir` for renders by the helm whose `helm version --short` is `helm_version`.
+    pub fn open(dir: PathBuf, helm_version: &str) -> Cache {
+        Cache {
+            dir,
+            helm_version: helm_version.to_owned(),
+            hits: AtomicUsize::new(0),
+            misses: AtomicUsize::new(0),
+            discovery_hits: AtomicUsize::new(0),
+            discovery_misses: AtomicUsize::new(0),
+            write_failures: AtomicUsize::new(0),
+            warned: AtomicBool::new(false),
+        }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn helm_version(&self) -> &str {
+        &self.helm_version
+    }
+
+    fn path(&self, key: &Key) -> PathBuf {
+        let (fan, rest) = key.0.split_at(2);
+        self.dir.join(fan).join(rest)
+    }
+
+    /// The stored text of `key`; `None` (a miss) when there is no entry or it is damaged.
+    pub fn get(&self, what: What, key: &Key) -> Option<String> {
+        let found = fs::read(self.path(key))
+            .ok()
+            .and_then(|bytes| decode(key, bytes));
+        let counter = match (what, found.is_some()) {
+            (What::Render, true) => &self.hits,
+            (What::Render, false) => &self.misses,
+            (What::Discovery, true) => &self.discovery_hits,
+            (What::Discovery, false) => &self.discovery_misses,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        found
+    }
+
+    /// Stores `manifests` under `key`. The cache only saves time, so a failure to write is counted
+    /// and reported once on stderr, never fatal.
+    pub fn put(&self, key: &Key, manifests: &str) {
+        if let Err(err) = self.write(key, manifests) {
+            self.write_failures.fetch_add(1, Ordering::Relaxed);
+            if !self.warned.swap(true, Ordering::Relaxed) {
+                eprintln!(
+                    "warning: cannot write the render cache in {} ({err}); renders are not cached. Fix its permissions, point AMEIDE_CACHE_DIR elsewhere or pass --no-cache",
+                    self.dir.display()
+                );
+            }
+        }
+    }
+
+    fn write(&self, key: &Key, manifests: &str) -> std::io::Result<()> {
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let target = self.path(key);
+        let folder = target.parent().expect("an entry lives in a fan-out folder");
+        fs::create_dir_all(folder)?;
+        let temp = folder.join(format!(
+            ".tmp-{}-{}-{}",
+            &key.0[2..],
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        let written = (|| {
+            let mut file = fs::File::create(&temp)?;
+            file.write_all(&encode(key, manifests))?;
+            fs::rename(&temp, &target)
+        })();
+        if written.is_err() {
+            let _ = fs::remove_file(&temp);
+        }
+        written
+    }
+
+    pub fn stats(&self) -> Stats {
+        Stats {
+            hits: self.hits.load(Ordering::Relaxed),
+            misses: self.misses.load(Ordering::Relaxed),
+            discovery_hits: self.discovery_hits.load(Ordering::Relaxed),
+            discovery_misses: self.discovery_misses.load(Ordering::Relaxed),
+            write_failures: self.write_failures.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// `<FORMAT> <key> <body length> <body sha256>\n<body>`.
+fn encode(key: &Key, body: &str) -> Vec<u8> {
+    let header = format!(
+        "{FORMAT} {} {} {}\n",
+        key.0,
+        body.len(),
+        hex(&sha256(body.as_bytes()))
+    );
+    let mut bytes = header.into_bytes();
+    bytes.extend_from_slice(body.as_bytes());
+    bytes
+}
+
+fn decode(key: &Key, mut bytes: Vec<u8>) -> Option<String> {
+    let newline = bytes.iter().position(|&b| b == b'\n')?;
+    let header = std::str::from_utf8(&bytes[..newline]).ok()?;
+    let mut fields = header.split(' ');
+    let (format, stored_key, length, digest) = (
+        fields.next()?,
+        fields.next()?,
+        fields.next()?,
+        fields.next()?,
+    );
+    let body = &bytes[newline + 1..];
+    let intact = format == FORMAT
+        && fields.next().is_none()
+        && stored_key == key.0
+        && length.parse::<usize>().ok()? == body.len()
+        && digest == hex(&sha256(body));
+    if !intact {
+        return None;
+    }
+    bytes.drain(..=newline);
+    String::from_utf8(bytes).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct Dir(PathBuf);
+
+    impl Dir {
+        fn new(name: &str) -> Dir {
+            let path =
+                std::env::temp_dir().join(format!("xtask-cache-{name}-{}", std::process::id()));
+            let _ = fs::remove_dir_all(&path);
+            fs::create_dir_all(&path).unwrap();
+            Dir(path)
+        }
+
+        fn write(&self, path: &str, text: &str) {
+            let target = self.0.join(path);
+            fs::create_dir_all(target.parent().unwrap()).unwrap();
+            fs::write(target, text).unwrap();
+        }
+    }
+
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn repo(name: &str) -> Dir {
+        let dir = Dir::new(name);
+        dir.write("chart/Chart.yaml", "name: c\n");
+        dir.write("chart/templates/a.yaml", "kind: ConfigMap\n");
+        dir.write("a.yaml", "a: 1\n");
+        dir.write("b.yaml", "b: 1\n");
+        dir
+    }
+
+    fn app(files: &[&str]) -> Application {
+        Application {
+            name: "dev-orders".into(),
+            appset: layout::APPSET.into(),
+            component_file: "environments/_shared/components/orders/component.yaml".into(),
+            env: "dev".into(),
+            namespace: "ameide-dev".into(),
+            chart: "chart".into(),
+            release: "orders".into(),
+            value_files: files.iter().map(|f| f.to_string()).collect(),
+            labels: Default::default(),
+            manifest: serde_yaml::Value::Null,
+        }
+    }
+
+    fn key(root: &Path, helm: &str, app: &Application) -> Key {
+        Keys::new(root, helm).key(app)
+    }
+
+    #[test]
+    fn the_order_of_value_files_matters() {
+        let dir = repo("order");
+        let ab = key(&dir.0, "v3", &app(&["a.yaml", "b.yaml"]));
+        let ba = key(&dir.0, "v3", &app(&["b.yaml", "a.yaml"]));
+        assert_ne!(ab, ba);
+        assert_eq!(ab, key(&dir.0, "v3", &app(&["a.yaml", "b.yaml"])));
+    }
+
+    #[test]
+    fn a_missing_file_differs_from_a_present_one_even_when_empty() {
+        let dir = repo("missing");
+        let missing = key(&dir.0, "v3", &app(&["a.yaml", "c.yaml"]));
+        dir.write("c.yaml", "");
+        let empty = key(&dir.0, "v3", &app(&["a.yaml", "c.yaml"]));
+        assert_ne!(missing, empty);
+    }
+
+    #[test]
+    fn the_helm_version_release_namespace_and_bytes_count() {
+        let dir = repo("fields");
+        let base = app(&["a.yaml"]);
+        let k = key(&dir.0, "v3.17.3", &base);
+        assert_ne!(k, key(&dir.0, "v4.1.4", &base));
+        let mut other = base.clone();
+        other.release = "other".into();
+        assert_ne!(k, key(&dir.0, "v3.17.3", &other));
+        let mut other = base.clone();
+        other.namespace = "ameide-prod".into();
+        assert_ne!(k, key(&dir.0, "v3.17.3", &other));
+        dir.write("a.yaml", "a: 2\n");
+        assert_ne!(k, key(&dir.0, "v3.17.3", &base));
+    }
+
+    #[test]
+    fn every_chart_file_counts_hidden_ones_too() {
+        let dir = repo("chart");
+        let base = app(&["a.yaml"]);
+        let k = key(&dir.0, "v3", &base);
+        dir.write("chart/files/x.txt", "x");
+        let with_file = key(&dir.0, "v3", &base);
+        assert_ne!(k, with_file);
+        dir.write("chart/.hidden", "x");
+        assert_ne!(with_file, key(&dir.0, "v3", &base));
+    }
+
+    #[test]
+    fn a_stored_entry_reads_back_and_a_damaged_one_is_a_miss() {
+        let dir = Dir::new("store");
+        let cache = Cache::open(dir.0.join("cache"), "v3");
+        let k = Key("ab".repeat(32));
+        assert_eq!(cache.get(What::Render, &k), None);
+        cache.put(&k, "kind: ConfigMap\n");
+        assert_eq!(
+            cache.get(What::Render, &k).as_deref(),
+            Some("kind: ConfigMap\n")
+        );
+        let path = cache.path(&k);
+        let bytes = fs::read(&path).unwrap();
+        fs::write(&path, &bytes[..bytes.len() - 3]).unwrap();
+        assert_eq!(cache.get(What::Render, &k), None, "truncated");
+        let mut flipped = bytes.clone();
+        *flipped.last_mut().unwrap() ^= 1;
+        fs::write(&path, &flipped).unwrap();
+        assert_eq!(cache.get(What::Render, &k), None, "corrupted");
+        // Another key's intact entry under this name is no hit either.
+        let other = Key("cd".repeat(32));
+        fs::write(&path, encode(&other, "kind: ConfigMap\n")).unwrap();
+        assert_eq!(cache.get(What::Render, &k), None, "another key's entry");
+        cache.put(&k, "kind: ConfigMap\n");
+        assert_eq!(
+            cache.get(What::Render, &k).as_deref(),
+            Some("kind: ConfigMap\n")
+        );
+        assert_eq!(
+            cache.stats(),
+            Stats {
+                hits: 2,
+                misses: 4,
+                ..Stats::default()
+            }
+        );
+        // No temporary file is left behind.
+        let names: Vec<String> = fs::read_dir(path.parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, [k.0[2..].to_owned()]);
+    }
+}
