@@ -3,10 +3,11 @@
 //!
 //! `cargo xtask scaffold-primitive` writes the wiring of a new primitive (or opens a pull request
 //! with it, or dispatches the workflow that does), `cargo xtask verify` proves what Argo CD will
-//! generate from the tree, `cargo xtask apps` lists it, and `cargo xtask test` runs every test with
-//! pinned tools. See README.md.
+//! generate from the tree, `cargo xtask apps` lists it, `cargo xtask test` runs every test with
+//! pinned tools, and `cargo xtask bench` measures how verify scales. See README.md.
 
 mod apps;
+mod bench;
 mod clusters;
 mod exit;
 mod gh;
@@ -52,6 +53,8 @@ enum Command {
     Test(test_suite::Flags),
     /// Provision the pinned tools (helm, gh, actionlint, zizmor) into .tools/.
     Tools(tools::Flags),
+    /// Measure how verify scales on a synthetic repository of N primitives (not a test).
+    Bench(bench::Flags),
 }
 
 fn main() {
@@ -78,6 +81,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::LintWorkflows(flags) => workflows::run(&sh, &flags),
         Command::Test(flags) => test_suite::run(&sh, &flags),
         Command::Tools(flags) => tools::run(&sh, &flags),
+        Command::Bench(flags) => bench::run(&sh, &flags),
     }
 }
 
