@@ -189,14 +189,14 @@ impl Repo {
         files
     }
 
-    /// The cache entries holding an Application's manifests (the others hold discovery's
-    /// rendered parameter sets, JSON lists).
+    /// The cache entries holding an Application's manifests (the other holds discovery's rendered
+    /// parameter sets, a JSON object).
     fn render_entries(&self) -> Vec<PathBuf> {
         self.cache_files()
             .into_iter()
             .filter(|(_, bytes)| {
                 let body = bytes.splitn(2, |&b| b == b'\n').nth(1).unwrap_or_default();
-                !body.starts_with(b"[")
+                !body.starts_with(b"{")
             })
             .map(|(path, _)| path)
             .collect()
@@ -704,4 +704,30 @@ fn discovery_renders_more_parameter_sets_than_one_helm_file_holds() {
         report["problems"]
     );
     assert_eq!(report["ok"], Json::Bool(true), "{report:#}");
+}
+
+#[test]
+fn discovery_renders_only_the_parameter_sets_that_changed() {
+    let repo = Repo::new();
+    let first = repo.stats(&[]);
+    let sets = count(&first, "discovery_cache_misses");
+    assert_eq!(sets, repo.apps().len() as u64);
+
+    let component = "environments/_shared/components/platform/network/default-deny/component.yaml";
+    repo.touch(component);
+    let comment = repo.stats(&[]);
+    assert_eq!(count(&comment, "discovery_cache_misses"), 0, "a comment");
+
+    let text = repo.read(component);
+    repo.write(component, &text.replace("version: main", "version: HEAD"));
+    let changed = repo.stats(&[]);
+    // One set per env of that one component.
+    let envs = repo
+        .apps()
+        .iter()
+        .filter(|a| a.component_file == component)
+        .count();
+    assert_eq!(count(&changed, "discovery_cache_misses"), envs as u64);
+    assert_eq!(count(&changed, "discovery_cache_hits"), sets - envs as u64);
+    assert_eq!(count(&repo.stats(&[]), "discovery_cache_misses"), 0);
 }

@@ -6,9 +6,9 @@
 //! missing one marked as missing). Nothing else reaches `helm template` (verify passes no `--set`).
 //! Only successful renders are stored: a failure is rendered again, and reported, on every run.
 //!
-//! Discovery stores here too: the ApplicationSet templates rendered with one parameter set, keyed
-//! by the helm version, the prepared templates and the set ([`Key::of`]), so that a run renders
-//! only the parameter sets of components that changed.
+//! Discovery stores here too: one entry per ApplicationSet template, keyed by the helm version and
+//! the prepared templates ([`Key::of`]), mapping each parameter set to what the templates render
+//! with it, so that a run renders only the parameter sets of components that changed.
 //!
 //! An entry is one file, `<dir>/<2 hex>/<62 hex>`, written to a temporary name and renamed into
 //! place, so concurrent runs never see half an entry. It starts with a header line naming its key,
@@ -44,8 +44,8 @@ impl Key {
         Key(hex(&hasher.finish()))
     }
 
-    pub fn as_bytes(&self) -> &[u8] {
-        self.0.as_bytes()
+    pub fn as_str(&self) -> &str {
+        &self.0
     }
 }
 
@@ -54,7 +54,7 @@ impl Key {
 pub enum What {
     /// An Application's manifests.
     Render,
-    /// The ApplicationSet templates rendered with one parameter set.
+    /// The ApplicationSet templates rendered with parameter sets (counted per set).
     Discovery,
 }
 
@@ -242,25 +242,36 @@ impl Cache {
         self.dir.join(fan).join(rest)
     }
 
-    /// The stored text of `key`; `None` (a miss) when there is no entry or it is damaged.
+    /// The stored text of `key`, counted as a hit or a miss of `what`; `None` (a miss) when there
+    /// is no entry or it is damaged.
     pub fn get(&self, what: What, key: &Key) -> Option<String> {
-        let found = fs::read(self.path(key))
-            .ok()
-            .and_then(|bytes| decode(key, bytes));
-        let counter = match (what, found.is_some()) {
-            (What::Render, true) => &self.hits,
-            (What::Render, false) => &self.misses,
-            (What::Discovery, true) => &self.discovery_hits,
-            (What::Discovery, false) => &self.discovery_misses,
-        };
-        counter.fetch_add(1, Ordering::Relaxed);
+        let found = self.read(key);
+        let hit = usize::from(found.is_some());
+        self.count(what, hit, 1 - hit);
         found
     }
 
-    /// Stores `manifests` under `key`. The cache only saves time, so a failure to write is counted
+    /// The stored text of `key`, uncounted: for an entry that holds many results, which its
+    /// reader counts with [`Cache::count`].
+    pub fn read(&self, key: &Key) -> Option<String> {
+        fs::read(self.path(key))
+            .ok()
+            .and_then(|bytes| decode(key, bytes))
+    }
+
+    pub fn count(&self, what: What, hits: usize, misses: usize) {
+        let (hit, miss) = match what {
+            What::Render => (&self.hits, &self.misses),
+            What::Discovery => (&self.discovery_hits, &self.discovery_misses),
+        };
+        hit.fetch_add(hits, Ordering::Relaxed);
+        miss.fetch_add(misses, Ordering::Relaxed);
+    }
+
+    /// Stores `text` under `key`. The cache only saves time, so a failure to write is counted
     /// and reported once on stderr, never fatal.
-    pub fn put(&self, key: &Key, manifests: &str) {
-        if let Err(err) = self.write(key, manifests) {
+    pub fn put(&self, key: &Key, text: &str) {
+        if let Err(err) = self.write(key, text) {
             self.write_failures.fetch_add(1, Ordering::Relaxed);
             if !self.warned.swap(true, Ordering::Relaxed) {
                 eprintln!(

@@ -264,8 +264,11 @@ const MIN_BATCH_SETS: usize = 256;
 /// Renders every template with every parameter set, in batches small enough for helm's file size
 /// limit, on as many threads as there are cores (a helm run uses one); the results come back in
 /// the order of `sets`, and the first batch that cannot parse a template decides the outcome.
-/// With a `cache`, a set rendered before with the same templates and helm is read from it, and
-/// only the others go to helm.
+///
+/// With a `cache`, the results of a run are stored as one entry (the key: helm's version and the
+/// templates), mapping each set to its strings: the next run sends only new or changed sets to
+/// helm. One entry rather than one per set, because creating thousands of small files costs more
+/// than rendering them on some file systems; rewritten whenever a set was missing or is gone.
 pub fn render(
     sh: &Shell,
     helm: &Path,
@@ -274,35 +277,42 @@ pub fn render(
     cache: Option<&Cache>,
 ) -> Result<Outcome> {
     let cache = cache.filter(|_| templates.iter().all(|t| deterministic(t)));
-    let keys: Vec<Key> = match cache {
-        Some(cache) => {
-            let mut common = vec![
-                b"appset-templates".as_slice(),
-                cache.helm_version().as_bytes(),
-                KEY_HELPER.as_bytes(),
-            ];
-            common.extend(templates.iter().map(|t| t.as_bytes()));
-            let common = Key::of(&common);
-            sets.iter()
-                .map(|set| {
-                    Key::of(&[
-                        common.as_bytes(),
-                        &serde_json::to_vec(set).unwrap_or_default(),
-                    ])
-                })
-                .collect()
-        }
-        None => Vec::new(),
-    };
     let mut results: Vec<Option<Result<Vec<String>, Failure>>> = vec![None; sets.len()];
+    let mut stored = None;
     if let Some(cache) = cache {
-        for (result, key) in results.iter_mut().zip(&keys) {
-            *result = cache
-                .get(What::Discovery, key)
-                .and_then(|text| serde_json::from_str::<Vec<String>>(&text).ok())
+        let mut fields = vec![
+            b"appset-templates".as_slice(),
+            cache.helm_version().as_bytes(),
+            KEY_HELPER.as_bytes(),
+        ];
+        fields.extend(templates.iter().map(|t| t.as_bytes()));
+        let key = Key::of(&fields);
+        let set_keys: Vec<String> = sets
+            .iter()
+            .map(|set| {
+                let json = serde_json::to_vec(set).unwrap_or_default();
+                Key::of(&[&json]).as_str().to_owned()
+            })
+            .collect();
+        let packed: HashMap<String, Vec<String>> = cache
+            .read(&key)
+            .and_then(|text| serde_json::from_str(&text).ok())
+            .unwrap_or_default();
+        for (result, set_key) in results.iter_mut().zip(&set_keys) {
+            *result = packed
+                .get(set_key)
                 .filter(|strings| strings.len() == templates.len())
+                .cloned()
                 .map(Ok);
         }
+        let hits = results.iter().filter(|r| r.is_some()).count();
+        cache.count(What::Discovery, hits, sets.len() - hits);
+        let current: std::collections::HashSet<&str> =
+            set_keys.iter().map(String::as_str).collect();
+        let stale = packed.keys().any(|k| !current.contains(k.as_str()));
+        drop(current);
+        drop(packed);
+        stored = Some((cache, key, set_keys, stale));
     }
     let missing: Vec<usize> = (0..sets.len()).filter(|&i| results[i].is_none()).collect();
     let to_render: Vec<&Params> = missing.iter().map(|&i| sets[i]).collect();
@@ -310,12 +320,22 @@ pub fn render(
         Outcome::Rendered(rendered) => rendered,
         unparsable @ Outcome::Unparsable(_) => return Ok(unparsable),
     };
-    for (i, result) in missing.into_iter().zip(rendered) {
-        // A failure is rendered again next time, so that it is reported every time.
-        if let (Some(cache), Ok(strings)) = (cache, &result) {
-            cache.put(&keys[i], &Json::from(strings.clone()).to_string());
+    for (i, result) in missing.iter().zip(rendered) {
+        results[*i] = Some(result);
+    }
+    if let Some((cache, key, set_keys, stale)) = stored {
+        if !missing.is_empty() || stale {
+            // A failure is not stored: it is rendered, and reported, again every time.
+            let pack: serde_json::Map<String, Json> = set_keys
+                .into_iter()
+                .zip(&results)
+                .filter_map(|(k, r)| match r {
+                    Some(Ok(strings)) => Some((k, Json::from(strings.clone()))),
+                    _ => None,
+                })
+                .collect();
+            cache.put(&key, &Json::Object(pack).to_string());
         }
-        results[i] = Some(result);
     }
     Ok(Outcome::Rendered(
         results
@@ -530,13 +550,21 @@ fn out_template(sets: usize, templates: usize) -> (String, HashMap<usize, (usize
 }
 
 fn parse_out(manifests: &str, sets: usize, templates: usize) -> Result<Vec<Vec<String>>> {
-    let docs = helm::documents(manifests)?;
-    let out: Vec<Vec<String>> = docs
-        .first()
-        .map(|doc| serde_yaml::from_value(doc["out"].clone()))
-        .transpose()
-        .context("reading the rendered ApplicationSet templates")?
-        .unwrap_or_default();
+    // Read straight into strings: a generic YAML tree of thousands of sets, and a copy of it, was
+    // most of discovery's memory.
+    #[derive(serde::Deserialize)]
+    struct Out {
+        out: Option<Vec<Vec<String>>>,
+    }
+    let mut out = Vec::new();
+    for document in serde_yaml::Deserializer::from_str(manifests) {
+        let doc: Option<Out> = serde::Deserialize::deserialize(document)
+            .context("reading the rendered ApplicationSet templates")?;
+        if let Some(doc) = doc {
+            out = doc.out.unwrap_or_default();
+            break;
+        }
+    }
     anyhow::ensure!(
         out.len() == sets && out.iter().all(|o| o.len() == templates),
         "helm rendered {} parameter sets of the ApplicationSet templates, expected {sets}",
