@@ -554,6 +554,40 @@ mod tests {
     }
 
     #[test]
+    fn shards_parse_and_partition_by_name() {
+        assert_eq!(Shard::parse("2/3"), Ok(Shard { index: 2, count: 3 }));
+        for bad in ["0/2", "3/2", "x", "1/0", "1", "1/x", ""] {
+            assert!(Shard::parse(bad).is_err(), "{bad}");
+        }
+        let app = |name: &str| Application {
+            name: name.into(),
+            appset: String::new(),
+            component_file: String::new(),
+            env: String::new(),
+            namespace: String::new(),
+            chart: String::new(),
+            release: String::new(),
+            value_files: Vec::new(),
+            labels: Default::default(),
+            manifest: serde_yaml::Value::Null,
+        };
+        let apps: Vec<Application> = ["e", "a", "d", "b", "c"].map(app).into();
+        let names = |shard: &str| -> Vec<String> {
+            Shard::parse(shard)
+                .unwrap()
+                .pick(apps.clone())
+                .into_iter()
+                .map(|a| a.name)
+                .collect()
+        };
+        // Sorted by name, every second; discovery's order kept within a shard.
+        assert_eq!(names("1/2"), ["e", "a", "c"]);
+        assert_eq!(names("2/2"), ["d", "b"]);
+        assert_eq!(names("1/1"), ["e", "a", "d", "b", "c"]);
+        assert_eq!(names("5/5"), ["e"]);
+    }
+
+    #[test]
     fn json_output_has_the_documented_shape() {
         let r = report(vec![Problem::new("p.yaml", 2, "r", "m")]);
         assert_eq!(
