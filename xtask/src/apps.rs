@@ -142,7 +142,7 @@ fn json(rows: &[Row], discovery: &appset::Discovery) -> serde_json::Value {
                     serde_json::to_value(v).unwrap_or(serde_json::Value::Null)
                 }),
                 "labels": app.labels,
-                "manifest": app.manifest,
+                "manifest": app.manifest(),
             })
         })
         .collect();

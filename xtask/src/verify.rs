@@ -569,7 +569,8 @@ mod tests {
             release: String::new(),
             value_files: Vec::new(),
             labels: Default::default(),
-            manifest: serde_yaml::Value::Null,
+            ignore_missing_value_files: false,
+            manifest: "null".into(),
         };
         let apps: Vec<Application> = ["e", "a", "d", "b", "c"].map(app).into();
         let names = |shard: &str| -> Vec<String> {

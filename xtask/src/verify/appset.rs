@@ -41,23 +41,18 @@ pub struct Application {
     pub value_files: Vec<String>,
     /// `metadata.labels` of the Application.
     pub labels: std::collections::BTreeMap<String, String>,
-    /// The whole rendered Application, as Argo CD would create it.
-    pub manifest: serde_yaml::Value,
+    /// `helm.ignoreMissingValueFiles` of the chart source.
+    pub ignore_missing_value_files: bool,
+    /// The whole rendered Application, as Argo CD would create it, as compact JSON (keys in
+    /// order). Text, not a parsed tree: with thousands of Applications the trees dominated
+    /// discovery's memory, and only `cargo xtask apps` reads it back.
+    pub manifest: String,
 }
 
 impl Application {
-    /// The source Argo CD renders the chart from: the first one with a path and no `ref`.
-    pub fn chart_source(&self) -> Option<&Value> {
-        sources(&self.manifest)
-            .into_iter()
-            .find(|s| s.get("path").is_some() && s.get("ref").is_none())
-    }
-
-    /// `helm.ignoreMissingValueFiles` of the chart source.
-    pub fn ignore_missing_value_files(&self) -> bool {
-        self.chart_source()
-            .and_then(|s| s["helm"]["ignoreMissingValueFiles"].as_bool())
-            .unwrap_or(false)
+    /// [`Application::manifest`] parsed.
+    pub fn manifest(&self) -> Json {
+        serde_json::from_str(&self.manifest).unwrap_or(Json::Null)
     }
 }
 
@@ -160,7 +155,9 @@ struct AppSet<'a> {
 /// One parameter set of a generator, and the files its values came from.
 #[derive(Clone, Debug, PartialEq)]
 struct ParamSet {
-    params: JsonMap<String, Json>,
+    /// The parameters as compact JSON (keys in order): a matrix makes thousands of sets, and as
+    /// trees they were most of discovery's memory. Read back with [`ParamSet::map`].
+    params: String,
     files: Vec<String>,
 }
 
@@ -255,7 +252,7 @@ impl<'a> AppSet<'a> {
             }
             prepared.push(p.text);
         }
-        let values: Vec<&JsonMap<String, Json>> = sets.iter().map(|s| &s.params).collect();
+        let values: Vec<&str> = sets.iter().map(|s| s.params.as_str()).collect();
         let rendered = match gotemplate::render(sh, helm, &prepared, &values, cache)? {
             gotemplate::Outcome::Rendered(rendered) => rendered,
             gotemplate::Outcome::Unparsable(failure) => {
@@ -305,8 +302,8 @@ impl<'a> AppSet<'a> {
                 }
             };
             match self.application(set, &template, &leaves, &strings, patch.is_some()) {
-                Ok(app) => {
-                    problems.extend(sources_problems(&app));
+                Ok((app, sources)) => {
+                    problems.extend(sources);
                     apps.push(app);
                 }
                 Err(message) => problems.push(Problem::new(
@@ -418,12 +415,13 @@ impl<'a> AppSet<'a> {
         let second = self.params(root, &children[1], problems);
         let mut out = Vec::new();
         for a in &first {
+            let first_params = a.map();
             for b in &second {
-                let mut params = b.params.clone();
-                merge_first_wins(&mut params, &a.params);
+                let mut params = b.map();
+                merge_first_wins(&mut params, &first_params);
                 let mut files = a.files.clone();
                 files.extend(b.files.iter().cloned());
-                out.push(ParamSet { params, files });
+                out.push(ParamSet::new(params, files));
             }
         }
         out
@@ -440,10 +438,7 @@ impl<'a> AppSet<'a> {
         let mut out = Vec::new();
         for element in list["elements"].as_sequence().into_iter().flatten() {
             match to_json(element) {
-                Json::Object(params) => out.push(ParamSet {
-                    params,
-                    files: vec![self.path.to_owned()],
-                }),
+                Json::Object(params) => out.push(ParamSet::new(params, vec![self.path.to_owned()])),
                 _ => problems.push(self.problem("elements", "a list element must be a map")),
             }
         }
@@ -570,10 +565,7 @@ impl<'a> AppSet<'a> {
                     wrapper.insert("path".into(), path);
                     params.insert(prefix.into(), Json::Object(wrapper));
                 }
-                ParamSet {
-                    params,
-                    files: vec![file.to_owned()],
-                }
+                ParamSet::new(params, vec![file.to_owned()])
             })
             .collect())
     }
@@ -586,7 +578,7 @@ impl<'a> AppSet<'a> {
         leaves: &[Leaf],
         strings: &[String],
         has_patch: bool,
-    ) -> Result<Application, String> {
+    ) -> Result<(Application, Vec<Problem>), String> {
         let mut app = template.clone();
         for (leaf, rendered) in leaves.iter().zip(strings) {
             if let Some(slot) = lookup_mut(&mut app, &leaf.path) {
@@ -658,8 +650,9 @@ impl<'a> AppSet<'a> {
         Ok(self.describe(set, manifest))
     }
 
-    /// Reads the fields rendering and the rules need off a generated Application.
-    fn describe(&self, set: &ParamSet, manifest: Value) -> Application {
+    /// Reads the fields rendering and the rules need off a generated Application, with the
+    /// problems of its sources.
+    fn describe(&self, set: &ParamSet, manifest: Value) -> (Application, Vec<Problem>) {
         let name = manifest["metadata"]["name"]
             .as_str()
             .unwrap_or_default()
@@ -693,12 +686,15 @@ impl<'a> AppSet<'a> {
             .flatten()
             .filter_map(|(k, v)| Some((k.as_str()?.to_owned(), scalar_text(v))))
             .collect::<BTreeMap<_, _>>();
-        Application {
+        let ignore_missing_value_files = helm
+            .and_then(|h| h["ignoreMissingValueFiles"].as_bool())
+            .unwrap_or(false);
+        let mut app = Application {
             name,
             appset: self.path.to_owned(),
             component_file: set.component_file(self.path).to_owned(),
             env: set
-                .params
+                .map()
                 .get("env")
                 .and_then(Json::as_str)
                 .unwrap_or_default()
@@ -711,12 +707,28 @@ impl<'a> AppSet<'a> {
             release,
             value_files,
             labels,
-            manifest,
-        }
+            ignore_missing_value_files,
+            manifest: String::new(),
+        };
+        let problems = sources_problems(&app, &sources);
+        app.manifest = serde_json::to_string(&manifest).unwrap_or_else(|_| "null".to_owned());
+        (app, problems)
     }
 }
 
 impl ParamSet {
+    fn new(params: JsonMap<String, Json>, files: Vec<String>) -> ParamSet {
+        ParamSet {
+            params: Json::Object(params).to_string(),
+            files,
+        }
+    }
+
+    /// The parameters.
+    fn map(&self) -> JsonMap<String, Json> {
+        serde_json::from_str(&self.params).unwrap_or_default()
+    }
+
     /// The component file of a set: the last file under the components folder it came from.
     fn component_file<'s>(&'s self, appset: &'s str) -> &'s str {
         self.files
@@ -748,9 +760,9 @@ fn value_file_path(sources: &[&Value], chart: &str, file: &str) -> String {
 
 /// Problems with the sources of a generated Application that keep verify from rendering it the
 /// way Argo CD would.
-fn sources_problems(app: &Application) -> Vec<Problem> {
+fn sources_problems(app: &Application, sources: &[&Value]) -> Vec<Problem> {
     let mut messages = Vec::new();
-    for source in sources(&app.manifest) {
+    for source in sources {
         let repo = source["repoURL"].as_str().unwrap_or_default();
         if !same_repo(repo, layout::REPO_URL) {
             messages.push(format!(
@@ -1280,14 +1292,14 @@ mod tests {
                 .params(file, "")
                 .unwrap()
                 .into_iter()
-                .map(|s| s.params.get("name").cloned().unwrap_or(Json::Null))
+                .map(|s| s.map().get("name").cloned().unwrap_or(Json::Null))
                 .collect()
         };
         let map = scratch.params("c/map/component.yaml", "").unwrap();
         assert_eq!(map.len(), 1);
-        assert_eq!(map[0].params["n"], json!(3));
+        assert_eq!(map[0].map()["n"], json!(3));
         // The file's own `path` is overwritten by the path parameters.
-        assert_eq!(map[0].params["path"]["basename"], json!("map"));
+        assert_eq!(map[0].map()["path"]["basename"], json!("map"));
         assert_eq!(map[0].files, ["c/map/component.yaml"]);
         assert_eq!(names("c/list/component.yaml"), [json!("a"), json!("b")]);
         // An empty file: one set with only the path parameters.
@@ -1295,7 +1307,7 @@ mod tests {
             let sets = scratch.params(empty, "").unwrap();
             assert_eq!(sets.len(), 1, "{empty}");
             assert_eq!(
-                sets[0].params.keys().collect::<Vec<_>>(),
+                sets[0].map().keys().collect::<Vec<_>>(),
                 ["path"],
                 "{empty}"
             );
@@ -1303,9 +1315,9 @@ mod tests {
         // Duplicate keys: the last wins, as with Argo CD's YAML reader.
         assert_eq!(names("c/dup/component.yaml"), [json!("second")]);
         let prefixed = scratch.params("c/map/component.yaml", "component").unwrap();
-        assert_eq!(prefixed[0].params["path"], json!("mine"));
+        assert_eq!(prefixed[0].map()["path"], json!("mine"));
         assert_eq!(
-            prefixed[0].params["component"]["path"]["path"],
+            prefixed[0].map()["component"]["path"]["path"],
             json!("c/map")
         );
         let scalar = scratch.params("c/scalar/component.yaml", "").unwrap_err();

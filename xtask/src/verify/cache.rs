@@ -399,7 +399,8 @@ mod tests {
             release: "orders".into(),
             value_files: files.iter().map(|f| f.to_string()).collect(),
             labels: Default::default(),
-            manifest: serde_yaml::Value::Null,
+            ignore_missing_value_files: false,
+            manifest: "null".into(),
         }
     }
 

@@ -268,7 +268,8 @@ mod tests {
                 format!("sources/values/env/{env}/x/{component}.yaml"),
             ],
             labels: Default::default(),
-            manifest: serde_yaml::Value::Null,
+            ignore_missing_value_files: false,
+            manifest: "null".into(),
         }
     }
 

@@ -26,7 +26,7 @@ pub fn plan(root: &Path, app: &Application) -> Result<Option<helm::Render>, Prob
     if app.chart.is_empty() || app.value_files.iter().any(|f| f.starts_with('$')) {
         return Ok(None);
     }
-    let ignore_missing = app.ignore_missing_value_files();
+    let ignore_missing = app.ignore_missing_value_files;
     let mut value_files = Vec::new();
     for file in &app.value_files {
         let path = root.join(file);

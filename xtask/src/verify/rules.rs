@@ -30,9 +30,12 @@ const TREE_DIRS: [&str; 4] = ["argocd", "config", "environments", "sources"];
 
 /// Whole-tree rules (cheap; always run everywhere).
 pub fn check(root: &Path, apps: &[Application]) -> Vec<Problem> {
-    let tree = Tree::load(root);
+    // Drift compares every generated file's documents with what the scaffolder writes; it runs as
+    // the tree is read, so that only the documents the other rules read stay parsed.
+    let mut problems = Vec::new();
+    let tree = Tree::load_checking(root, &mut |file| problems.extend(drift::check_file(file)));
     let components = component::Component::all(&tree);
-    let mut problems = tree.unreadable.clone();
+    problems.extend(tree.unreadable.iter().cloned());
     problems.extend(yaml::check(&tree));
     problems.extend(component::check(&tree, &components));
     problems.extend(application_names(&tree, apps));
@@ -40,7 +43,6 @@ pub fn check(root: &Path, apps: &[Application]) -> Vec<Problem> {
     problems.extend(values::orphans(&tree, &components, apps));
     problems.extend(values::image_policy(root, apps));
     problems.extend(secrets::literals(&tree));
-    problems.extend(drift::check(&tree));
     problems.sort();
     problems.dedup();
     problems
@@ -80,7 +82,9 @@ fn application_names(tree: &Tree, apps: &[Application]) -> Vec<Problem> {
 pub(crate) struct SourceFile {
     pub path: String,
     pub text: String,
-    /// The parsed documents of a YAML file in scope; `None` for other files.
+    /// The parsed documents of a YAML file in scope; `None` for other files. Read by
+    /// [`Tree::load_checking`], the documents are kept only where [`keeps_documents`] says (an
+    /// empty list elsewhere when the file parsed); parse errors are always kept.
     pub docs: Option<Result<Vec<serde_yaml::Value>, serde_yaml::Error>>,
 }
 
@@ -107,7 +111,19 @@ pub(crate) struct Tree<'a> {
 }
 
 impl<'a> Tree<'a> {
+    #[cfg(test)]
     pub fn load(root: &'a Path) -> Tree<'a> {
+        Tree::read(root, None)
+    }
+
+    /// Every file like `Tree::load`, handing each file to `check` as soon as it is read and then letting go of
+    /// the parsed documents the later rules do not read (see [`keeps_documents`]): with thousands
+    /// of generated files, holding every parsed tree was most of the whole-tree rules' memory.
+    pub fn load_checking(root: &'a Path, check: &mut dyn FnMut(&SourceFile)) -> Tree<'a> {
+        Tree::read(root, Some(check))
+    }
+
+    fn read(root: &'a Path, mut check: Option<&mut dyn FnMut(&SourceFile)>) -> Tree<'a> {
         let mut paths = Vec::new();
         for dir in TREE_DIRS {
             walk(root, dir, &mut paths);
@@ -121,7 +137,16 @@ impl<'a> Tree<'a> {
                 Ok(bytes) => match String::from_utf8(bytes) {
                     Ok(text) => {
                         let docs = yaml.then(|| yaml::parse_all(&text));
-                        files.push(SourceFile { path, text, docs });
+                        let mut file = SourceFile { path, text, docs };
+                        if let Some(check) = check.as_mut() {
+                            check(&file);
+                            if let (false, Some(Ok(docs))) =
+                                (keeps_documents(&file.path), &mut file.docs)
+                            {
+                                *docs = Vec::new();
+                            }
+                        }
+                        files.push(file);
                     }
                     // Binary files (images, archives) are no YAML and hold no text secrets.
                     Err(_) if !yaml => {}
@@ -164,6 +189,14 @@ impl<'a> Tree<'a> {
     pub fn yaml_files(&self) -> impl Iterator<Item = &SourceFile> {
         self.files.iter().filter(|f| f.is_yaml())
     }
+}
+
+/// The files whose parsed documents the rules after [`Tree::load_checking`] read: the
+/// ApplicationSets (rollout steps) and the component files.
+fn keeps_documents(path: &str) -> bool {
+    let under = |dir: &str| path.strip_prefix(dir).is_some_and(|r| r.starts_with('/'));
+    under(crate::layout::APPSETS_DIR)
+        || (under(crate::layout::COMPONENTS_DIR) && path.ends_with("/component.yaml"))
 }
 
 /// YAML that Argo CD or Helm reads as data: everything `.yaml`/`.yml` under the tree except a

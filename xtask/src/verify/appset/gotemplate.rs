@@ -19,7 +19,8 @@ use crate::helm;
 use crate::verify::cache::{Cache, Key, What};
 
 /// One parameter set of a generator.
-type Params = serde_json::Map<String, Json>;
+/// A parameter set as compact JSON text (an object).
+type Params = str;
 
 /// The named template the rewritten chains call; it renders a non-empty string or fails.
 pub const KEY_HELPER: &str = r#"{{- define "appset.key" -}}
@@ -289,29 +290,37 @@ pub fn render(
         let key = Key::of(&fields);
         let set_keys: Vec<String> = sets
             .iter()
-            .map(|set| {
-                let json = serde_json::to_vec(set).unwrap_or_default();
-                Key::of(&[&json]).as_str().to_owned()
-            })
+            .map(|set| Key::of(&[set.as_bytes()]).as_str().to_owned())
             .collect();
-        let packed: HashMap<String, Vec<String>> = cache
+        let mut packed: HashMap<String, Vec<String>> = cache
             .read(&key)
             .and_then(|text| serde_json::from_str(&text).ok())
             .unwrap_or_default();
-        for (result, set_key) in results.iter_mut().zip(&set_keys) {
-            *result = packed
-                .get(set_key)
-                .filter(|strings| strings.len() == templates.len())
-                .cloned()
-                .map(Ok);
-        }
-        let hits = results.iter().filter(|r| r.is_some()).count();
-        cache.count(What::Discovery, hits, sets.len() - hits);
         let current: std::collections::HashSet<&str> =
             set_keys.iter().map(String::as_str).collect();
         let stale = packed.keys().any(|k| !current.contains(k.as_str()));
         drop(current);
+        // Moved out of the pack for the last set that reads an entry (cloned for an identical set
+        // before it): with thousands of sets, a copy of every rendered string doubled the peak.
+        let mut readers: HashMap<&str, usize> = HashMap::new();
+        for set_key in &set_keys {
+            *readers.entry(set_key.as_str()).or_default() += 1;
+        }
+        for (result, set_key) in results.iter_mut().zip(&set_keys) {
+            let left = readers.get_mut(set_key.as_str()).expect("counted above");
+            *left -= 1;
+            let strings = match *left {
+                0 => packed.remove(set_key),
+                _ => packed.get(set_key).cloned(),
+            };
+            *result = strings
+                .filter(|strings| strings.len() == templates.len())
+                .map(Ok);
+        }
+        drop(readers);
         drop(packed);
+        let hits = results.iter().filter(|r| r.is_some()).count();
+        cache.count(What::Discovery, hits, sets.len() - hits);
         stored = Some((cache, key, set_keys, stale));
     }
     let missing: Vec<usize> = (0..sets.len()).filter(|&i| results[i].is_none()).collect();
@@ -409,10 +418,7 @@ fn render_parallel(
 fn batches(sets: &[&Params], templates: usize, cores: usize) -> Vec<std::ops::Range<usize>> {
     // One line of the ranging template per set and template, about this long.
     let per_set = 80 * templates.max(1);
-    let sizes: Vec<usize> = sets
-        .iter()
-        .map(|s| serde_json::to_vec(s).map_or(0, |j| j.len()).max(per_set) + 1)
-        .collect();
+    let sizes: Vec<usize> = sets.iter().map(|s| s.len().max(per_set) + 1).collect();
     let total: usize = sizes.iter().sum();
     let wanted = cores.min(sets.len() / MIN_BATCH_SETS).max(1);
     let limit = BATCH_BYTES.min(total.div_ceil(wanted));
@@ -470,10 +476,7 @@ fn render_batch(
     while !pending.is_empty() {
         crate::interrupt::check("rendering the ApplicationSet templates")?;
         let batch: Vec<&Params> = pending.iter().map(|&i| sets[i]).collect();
-        write(
-            "sets.json",
-            &serde_json::json!({ "sets": batch }).to_string(),
-        )?;
+        write("sets.json", &format!("{{\"sets\":[{}]}}", batch.join(",")))?;
         let (out, lines) = out_template(pending.len(), templates.len());
         write("templates/out.yaml", &out)?;
         let render = helm::Render {
@@ -623,10 +626,9 @@ mod tests {
 
     #[test]
     fn batches_cover_every_set_in_order_within_the_size_limit() {
-        let set: Params =
-            serde_json::from_str(&format!(r#"{{"name": "{}"}}"#, "x".repeat(1000))).unwrap();
+        let set = format!(r#"{{"name":"{}"}}"#, "x".repeat(1000));
         for (count, cores) in [(0, 2), (1, 2), (300, 1), (600, 2), (10_000, 2), (10_000, 8)] {
-            let sets: Vec<&Params> = vec![&set; count];
+            let sets: Vec<&Params> = vec![set.as_str(); count];
             let found = batches(&sets, 3, cores);
             let covered: Vec<usize> = found.iter().flat_map(|r| r.clone()).collect();
             assert_eq!(covered, (0..count).collect::<Vec<_>>(), "{count} sets");

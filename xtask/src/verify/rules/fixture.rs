@@ -64,7 +64,8 @@ fn build(cluster: &Cluster, file: &str, doc: &Value, name: &str, domain: &str) -
         release: name.to_owned(),
         value_files: layout::value_layers(cluster, domain, name).to_vec(),
         labels,
-        manifest: Value::Null,
+        ignore_missing_value_files: false,
+        manifest: "null".into(),
     }
 }
 

@@ -29,15 +29,22 @@ struct Layer {
 /// read and parsed once per run, not once per Application.
 type Read = HashMap<String, Option<Rc<Layer>>>;
 
-fn layers(root: &Path, app: &Application, read: &mut Read) -> Vec<Rc<Layer>> {
+/// The repository paths of an Application's value layers in order: the chart's values.yaml, then
+/// its value files (only repository paths: discovery reports value files it could not resolve).
+fn layer_paths(app: &Application) -> Vec<String> {
     let chart_values = (!app.chart.is_empty()).then(|| format!("{}/values.yaml", app.chart));
     chart_values
-        .iter()
-        .chain(&app.value_files)
-        // Only repository paths: discovery reports value files it could not resolve.
+        .into_iter()
+        .chain(app.value_files.iter().cloned())
         .filter(|path| {
             !path.starts_with(['/', '$']) && path.split('/').all(|s| s != ".." && !s.is_empty())
         })
+        .collect()
+}
+
+fn layers(root: &Path, app: &Application, read: &mut Read) -> Vec<Rc<Layer>> {
+    layer_paths(app)
+        .iter()
         .filter_map(|path| {
             if let Some(layer) = read.get(path.as_str()) {
                 return layer.clone();
@@ -108,8 +115,24 @@ fn origin<'l>(layers: &'l [Rc<Layer>], path: &[&str]) -> Option<&'l Layer> {
 pub fn image_policy(root: &Path, apps: &[Application]) -> Vec<Problem> {
     let mut found = Vec::new();
     let mut read = Read::new();
+    // How many Applications still read each file: a file is let go after its last reader, so that
+    // only the shared layers (globals) stay parsed, not every Application's own files.
+    let mut readers: HashMap<String, usize> = HashMap::new();
+    for app in apps {
+        for path in layer_paths(app) {
+            *readers.entry(path).or_default() += 1;
+        }
+    }
     for app in apps {
         let layers = layers(root, app, &mut read);
+        for path in layer_paths(app) {
+            if let Some(left) = readers.get_mut(&path) {
+                *left -= 1;
+                if *left == 0 {
+                    read.remove(&path);
+                }
+            }
+        }
         let mut merged = Value::Mapping(Mapping::new());
         for layer in &layers {
             merge(&mut merged, layer.doc.clone());
