@@ -334,16 +334,26 @@ pub fn render(
     }
     if let Some((cache, key, set_keys, stale)) = stored {
         if !missing.is_empty() || stale {
-            // A failure is not stored: it is rendered, and reported, again every time.
-            let pack: serde_json::Map<String, Json> = set_keys
-                .into_iter()
-                .zip(&results)
-                .filter_map(|(k, r)| match r {
-                    Some(Ok(strings)) => Some((k, Json::from(strings.clone()))),
-                    _ => None,
-                })
-                .collect();
-            cache.put(&key, &Json::Object(pack).to_string());
+            // A failure is not stored: it is rendered, and reported, again every time. The JSON
+            // object is written straight from the results (an identical set once), not from a
+            // copy of every string.
+            let mut pack = String::from("{");
+            let mut packed = std::collections::HashSet::new();
+            for (k, r) in set_keys.iter().zip(&results) {
+                if let Some(Ok(strings)) = r {
+                    if packed.insert(k.as_str()) {
+                        if pack.len() > 1 {
+                            pack.push(',');
+                        }
+                        pack.push_str(&Json::from(k.as_str()).to_string());
+                        pack.push(':');
+                        pack.push_str(&serde_json::to_string(strings).unwrap_or_default());
+                    }
+                }
+            }
+            pack.push('}');
+            drop(packed);
+            cache.put(&key, &pack);
         }
     }
     Ok(Outcome::Rendered(
@@ -532,24 +542,27 @@ fn render_batch(
 /// The template that ranges over the sets, unrolled so that the line of an error tells the set and
 /// the template; returns the text and that map (1-based line -> (position in the batch, template)).
 fn out_template(sets: usize, templates: usize) -> (String, HashMap<usize, (usize, usize)>) {
-    let mut lines = vec![
-        "{{- $sets := (.Files.Get \"sets.json\" | fromJson).sets }}".to_owned(),
-        "out:".to_owned(),
-    ];
+    use std::fmt::Write;
+    // Written straight into one string: a batch has thousands of lines.
+    let mut text = "{{- $sets := (.Files.Get \"sets.json\" | fromJson).sets }}\nout:\n".to_owned();
+    let mut line = 2;
     let mut map = HashMap::new();
     for set in 0..sets {
         if templates == 0 {
-            lines.push("- []".to_owned());
+            text.push_str("- []\n");
+            line += 1;
         }
         for template in 0..templates {
             let bullet = if template == 0 { "- - " } else { "  - " };
-            lines.push(format!(
+            let _ = writeln!(
+                text,
                 "{bullet}{{{{ include \"appset.t{template}\" (index $sets {set}) | toJson }}}}"
-            ));
-            map.insert(lines.len(), (set, template));
+            );
+            line += 1;
+            map.insert(line, (set, template));
         }
     }
-    (lines.join("\n") + "\n", map)
+    (text, map)
 }
 
 fn parse_out(manifests: &str, sets: usize, templates: usize) -> Result<Vec<Vec<String>>> {
