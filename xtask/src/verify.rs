@@ -248,7 +248,10 @@ pub fn run(sh: &Shell, flags: &Flags) -> Result<()> {
     crate::interrupt::check("reporting")?;
     // Renders finish in any order; name the Applications in discovery's.
     failed.sort_by_key(|(_, name)| apps.iter().position(|a| a.name == *name));
-    problems.extend(render::group_by_application(failed));
+    problems.extend(problem::group_by_application(
+        failed,
+        problem::Naming::Before,
+    ));
     problems.sort();
     problems.dedup();
     let stats = flags.stats.then(|| {

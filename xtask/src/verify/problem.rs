@@ -55,3 +55,39 @@ pub fn line_of_key(text: &str, key: &str) -> usize {
         })
         .map_or(0, |i| i + 1)
 }
+
+/// Where the grouped Applications go in a message.
+#[derive(Clone, Copy, Debug)]
+pub enum Naming {
+    /// `Applications a, b: message` (render failures: the Applications are the subject).
+    Before,
+    /// `message (Applications a, b)` (convention rules: the file is the subject).
+    After,
+}
+
+/// Problems that differ only in the Application they were found through, reported once naming
+/// every such Application (one faulty value file shared by three envs is one problem).
+pub fn group_by_application(found: Vec<(Problem, String)>, naming: Naming) -> Vec<Problem> {
+    let mut grouped: std::collections::BTreeMap<Problem, Vec<String>> = Default::default();
+    for (problem, app) in found {
+        let apps = grouped.entry(problem).or_default();
+        if !apps.contains(&app) {
+            apps.push(app);
+        }
+    }
+    grouped
+        .into_iter()
+        .map(|(mut problem, apps)| {
+            let noun = if apps.len() == 1 {
+                "Application"
+            } else {
+                "Applications"
+            };
+            problem.message = match naming {
+                Naming::Before => format!("{noun} {}: {}", apps.join(", "), problem.message),
+                Naming::After => format!("{} ({noun} {})", problem.message, apps.join(", ")),
+            };
+            problem
+        })
+        .collect()
+}

@@ -134,7 +134,7 @@ pub fn render_all(
 
 /// A failed render as a problem: at the value file helm's message names, else at the component
 /// file. The message leaves the Application out, so that the same failure in several envs can be
-/// reported once naming them all ([`group_by_application`]).
+/// reported once naming them all ([`super::problem::group_by_application`]).
 pub fn problem(root: &Path, app: &Application, err: &anyhow::Error) -> Problem {
     let raw = match err.downcast_ref::<helm::Failed>() {
         Some(failed) => failed.stderr.clone(),
@@ -160,28 +160,4 @@ pub fn problem(root: &Path, app: &Application, err: &anyhow::Error) -> Problem {
         RULE,
         format!("helm template of chart {} fails: {message}", app.chart),
     )
-}
-
-/// Problems that differ only in the Application they were found through, reported once naming
-/// every such Application.
-pub fn group_by_application(found: Vec<(Problem, String)>) -> Vec<Problem> {
-    let mut grouped: std::collections::BTreeMap<Problem, Vec<String>> = Default::default();
-    for (problem, app) in found {
-        let apps = grouped.entry(problem).or_default();
-        if !apps.contains(&app) {
-            apps.push(app);
-        }
-    }
-    grouped
-        .into_iter()
-        .map(|(mut problem, apps)| {
-            let noun = if apps.len() == 1 {
-                "Application"
-            } else {
-                "Applications"
-            };
-            problem.message = format!("{noun} {}: {}", apps.join(", "), problem.message);
-            problem
-        })
-        .collect()
 }

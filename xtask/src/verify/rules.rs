@@ -14,7 +14,6 @@ mod yaml;
 #[cfg(test)]
 mod fixture;
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::primitive::check_dns_label;
@@ -223,30 +222,6 @@ fn walk(root: &Path, dir: &str, out: &mut Vec<String>) {
             _ => {}
         }
     }
-}
-
-/// Groups problems that differ only in the Application they were found through, so that one
-/// faulty value file shared by three envs is reported once, naming the three Applications.
-fn group_by_application(found: Vec<(Problem, String)>) -> Vec<Problem> {
-    let mut grouped: BTreeMap<Problem, Vec<String>> = BTreeMap::new();
-    for (problem, app) in found {
-        let apps = grouped.entry(problem).or_default();
-        if !apps.contains(&app) {
-            apps.push(app);
-        }
-    }
-    grouped
-        .into_iter()
-        .map(|(mut problem, apps)| {
-            let noun = if apps.len() == 1 {
-                "Application"
-            } else {
-                "Applications"
-            };
-            problem.message = format!("{} ({noun} {})", problem.message, apps.join(", "));
-            problem
-        })
-        .collect()
 }
 
 /// The Levenshtein distance of two strings, for "did you mean" hints.

@@ -198,7 +198,7 @@ pub fn image_policy(root: &Path, apps: &[Application]) -> Vec<Problem> {
             ));
         }
     }
-    super::group_by_application(found)
+    crate::verify::problem::group_by_application(found, crate::verify::problem::Naming::After)
 }
 
 /// `orphan-values`: value files and node profiles nothing reads. Argo CD skips missing value
