@@ -9,9 +9,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use pretty_assertions::assert_eq;
-use serde_json::{json, Value};
+use serde_json::json;
 use support::github::GitHubServer;
-use support::{copy_content, golden, tool, wait_for_helm_child, TempDir};
+use support::{code, copy_content, golden, json, tool, wait_for_helm_child, TempDir};
 
 const OWNER: &str = "ameideio";
 const REPO: &str = "ameide-gitops";
@@ -210,10 +210,6 @@ fn git(dir: &Path, args: &[&str]) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
-fn code(output: &Output) -> i32 {
-    output.status.code().expect("exited")
-}
-
 fn text(output: &Output) -> String {
     format!(
         "stdout:\n{}\nstderr:\n{}",
@@ -222,18 +218,13 @@ fn text(output: &Output) -> String {
     )
 }
 
-fn json_of(output: &Output) -> Value {
-    serde_json::from_slice(&output.stdout)
-        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", text(output)))
-}
-
 #[test]
 fn the_first_run_creates_the_branch_and_the_pull_request_and_leaves_the_checkout_alone() {
     let world = World::new();
     let before = world.checkout_state();
     let out = world.open_pr(&[]);
     assert_eq!(code(&out), 0, "{}", text(&out));
-    let report = json_of(&out);
+    let report = json(&out);
     assert_eq!(report["operation"], "created");
     assert_eq!(report["pr_operation"], "created");
     assert_eq!(report["branch"], BRANCH);
@@ -304,7 +295,7 @@ fn an_identical_re_run_is_unchanged_and_opens_no_second_pull_request() {
     let creates = world.pull_creates();
     let out = world.open_pr(&[]);
     assert_eq!(code(&out), 0, "{}", text(&out));
-    let report = json_of(&out);
+    let report = json(&out);
     assert_eq!(
         (
             report["operation"].as_str(),
@@ -328,7 +319,7 @@ fn a_forced_re_run_with_other_inputs_updates_the_same_pull_request() {
     let first_tip = world.remote_tip(BRANCH).unwrap();
     let out = world.open_pr(&["--env", "staging", "--force"]);
     assert_eq!(code(&out), 0, "{}", text(&out));
-    let report = json_of(&out);
+    let report = json(&out);
     assert_eq!(
         (
             report["operation"].as_str(),
@@ -393,7 +384,7 @@ fn someone_elses_commit_on_the_branch_is_refused_and_kept() {
 
     let out = world.open_pr(&[]);
     assert_eq!(code(&out), 3, "{}", text(&out));
-    let report = json_of(&out);
+    let report = json(&out);
     assert_eq!(report["operation"], "refused");
     let error = report["errors"][0].as_str().unwrap();
     assert!(
@@ -420,7 +411,7 @@ fn someone_elses_commit_on_the_branch_is_refused_and_kept() {
     // --force rebuilds the branch from main and updates the one pull request.
     let out = world.open_pr(&["--force"]);
     assert_eq!(code(&out), 0, "{}", text(&out));
-    assert_eq!(json_of(&out)["pr_operation"], "updated");
+    assert_eq!(json(&out)["pr_operation"], "updated");
     assert_ne!(world.remote_tip(BRANCH), theirs);
     assert_eq!(world.server.pulls().len(), 1);
 }
@@ -447,7 +438,7 @@ fn a_component_already_on_main_is_refused() {
 
     let out = world.open_pr(&[]);
     assert_eq!(code(&out), 3, "{}", text(&out));
-    let error = json_of(&out)["errors"][0].as_str().unwrap().to_owned();
+    let error = json(&out)["errors"][0].as_str().unwrap().to_owned();
     assert!(
         error.starts_with("on main:") && error.contains("--force"),
         "{error}"
@@ -458,7 +449,7 @@ fn a_component_already_on_main_is_refused() {
     // Forced with the same inputs there is nothing to propose: no branch, no pull request.
     let out = world.open_pr(&["--force"]);
     assert_eq!(code(&out), 0, "{}", text(&out));
-    let report = json_of(&out);
+    let report = json(&out);
     assert_eq!(
         (
             report["operation"].as_str(),
@@ -483,7 +474,7 @@ fn a_500_on_create_exits_1_and_the_re_run_ends_with_exactly_one_pull_request() {
         stderr.contains("HTTP 500") && stderr.contains("re-run"),
         "{stderr}"
     );
-    let report = json_of(&out);
+    let report = json(&out);
     assert_eq!(report["operation"], "error");
     assert!(
         report["errors"][0].as_str().unwrap().contains("HTTP 500"),
@@ -495,7 +486,7 @@ fn a_500_on_create_exits_1_and_the_re_run_ends_with_exactly_one_pull_request() {
 
     let out = world.open_pr(&[]);
     assert_eq!(code(&out), 0, "{}", text(&out));
-    let report = json_of(&out);
+    let report = json(&out);
     assert_eq!(
         (
             report["operation"].as_str(),
@@ -506,7 +497,7 @@ fn a_500_on_create_exits_1_and_the_re_run_ends_with_exactly_one_pull_request() {
     assert_eq!(world.remote_tip(BRANCH), tip);
     assert_eq!(world.server.pulls().len(), 1);
     // A third run finds it and changes nothing.
-    assert_eq!(json_of(&world.open_pr(&[]))["pr_operation"], "unchanged");
+    assert_eq!(json(&world.open_pr(&[]))["pr_operation"], "unchanged");
     assert_eq!(world.server.pulls().len(), 1);
 }
 
@@ -613,7 +604,7 @@ fn the_trigger_dispatches_exactly_the_validated_inputs_and_writes_nothing() {
             json!({"ref": "main", "inputs": expected_inputs})
         )]
     );
-    let report = json_of(&out);
+    let report = json(&out);
     assert_eq!(report["operation"], "dispatched");
     assert_eq!(report["watch_url"], "https://github.localhost/ameideio/ameide-gitops/actions/workflows/scaffold-primitive-gitops.yaml");
     assert_eq!(world.checkout_state(), before);

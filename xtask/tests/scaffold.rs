@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use pretty_assertions::assert_eq;
-use support::{copy_content, golden, tool, wait_for_helm_child, TempDir};
+use support::{
+    code, copy_content, golden, json, stderr, stdout, tool, wait_for_helm_child, TempDir,
+};
 
 /// A temporary copy of the repository content.
 struct Repo {
@@ -94,28 +96,6 @@ impl Repo {
         folders.sort();
         folders
     }
-}
-
-fn code(output: &Output) -> i32 {
-    output.status.code().expect("exited, not killed")
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-fn json(output: &Output) -> serde_json::Value {
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-        panic!(
-            "stdout is not one JSON object ({e}):\n{}\nstderr:\n{}",
-            stdout(output),
-            stderr(output)
-        )
-    })
 }
 
 /// Files added or changed between two snapshots.

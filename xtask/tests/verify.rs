@@ -11,7 +11,7 @@ use std::process::{Command, Output};
 
 use pretty_assertions::assert_eq;
 use serde_json::Value as Json;
-use support::{copy_content, copy_dir, tool, TempDir};
+use support::{code, copy_content, copy_dir, json, stderr, stdout, tool, TempDir};
 
 /// The cluster file the ApplicationSet's matrix reads.
 const CLUSTER_FILE: &str = "config/clusters/azure.yaml";
@@ -129,28 +129,6 @@ impl Repo {
             })
             .collect()
     }
-}
-
-fn code(output: &Output) -> i32 {
-    output.status.code().expect("exited, not killed")
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-fn json(output: &Output) -> Json {
-    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-        panic!(
-            "stdout is not one JSON object ({e}):\n{}\nstderr:\n{}",
-            stdout(output),
-            stderr(output)
-        )
-    })
 }
 
 /// (env, component) of every Application `apps --json` lists, in its order.

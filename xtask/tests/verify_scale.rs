@@ -13,7 +13,7 @@ use std::process::{Command, Output};
 use pretty_assertions::assert_eq;
 use serde_json::Value as Json;
 use sha2::{Digest, Sha256};
-use support::{copy_content, tool, TempDir};
+use support::{code, copy_content, tool, TempDir};
 
 const APPSET: &str = "argocd/applicationsets/ameide.yaml";
 const CLUSTER_FILE: &str = "config/clusters/azure.yaml";
@@ -201,10 +201,6 @@ impl Repo {
             .map(|(path, _)| path)
             .collect()
     }
-}
-
-fn code(output: &Output) -> i32 {
-    output.status.code().expect("exited, not killed")
 }
 
 fn count(report: &Json, key: &str) -> u64 {
