@@ -39,6 +39,10 @@ pub struct Flags {
     /// Keep the synthetic repositories (their paths are printed) instead of removing them.
     #[arg(long)]
     pub keep: bool,
+    /// Only write the synthetic repositories (kept; their paths are printed) and measure nothing:
+    /// for profiling `verify` by hand on a repository of a given size.
+    #[arg(long)]
+    pub repo_only: bool,
 }
 
 /// The repository content the synthetic repository starts from.
@@ -56,6 +60,14 @@ pub fn run(sh: &Shell, flags: &Flags) -> Result<()> {
     let root = sh.current_dir();
     let helm = tools::helm(sh)?;
     let exe = std::env::current_exe().context("locating the xtask binary")?;
+    if flags.repo_only {
+        for &n in &flags.components {
+            let mut repo = Synthetic::create(&root, n)?;
+            repo.keep = true;
+            println!("{}", repo.path.display());
+        }
+        return Ok(());
+    }
     let mut memory = Vec::new();
     for &n in &flags.components {
         let result = measure(sh, &root, &helm, &exe, n, flags.keep)?;

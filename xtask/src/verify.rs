@@ -52,8 +52,8 @@ pub struct Flags {
     /// The revision --changed compares with [default: origin/main].
     #[arg(long, value_name = "REV", requires = "changed")]
     pub base: Option<String>,
-    /// Render only shard I of N (1-based; Applications sorted by name, every N-th), for a CI matrix;
-    /// the whole-tree rules run in shard 1 only.
+    /// Render only shard I of N (1-based; an Application's shard follows from a hash of its name),
+    /// for a CI matrix; the whole-tree rules run in shard 1 only.
     #[arg(long, value_name = "I/N", value_parser = Shard::parse)]
     pub shard: Option<Shard>,
     /// Neither read nor write the render cache (.cache/verify, or $AMEIDE_CACHE_DIR).
@@ -92,21 +92,16 @@ impl Shard {
         self.index == 1
     }
 
-    /// This shard's Applications: sorted by name, every N-th starting at the I-th, so that the
-    /// shards are disjoint, cover all, differ in size by at most one, and depend on nothing but
-    /// the names.
-    pub fn pick(&self, apps: Vec<Application>) -> Vec<Application> {
-        let mut names: Vec<&str> = apps.iter().map(|a| a.name.as_str()).collect();
-        names.sort_unstable();
-        let mine: std::collections::HashSet<String> = names
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| i % self.count == self.index - 1)
-            .map(|(_, name)| name.to_string())
-            .collect();
-        apps.into_iter()
-            .filter(|a| mine.contains(&a.name))
-            .collect()
+    /// Whether the Application `name` is in this shard: the first 8 bytes of the sha256 of the
+    /// name, modulo N. The shards are disjoint and cover all; which shard an Application is in
+    /// depends on its name alone, so adding or removing Applications never moves another one
+    /// (a per-shard cache stays warm), and the decision needs no list of all the names, which a
+    /// streaming run does not have. The sizes are even on average, not exactly.
+    pub fn contains(&self, name: &str) -> bool {
+        use sha2::Digest as _;
+        let digest = sha2::Sha256::digest(name.as_bytes());
+        let bytes: [u8; 8] = digest[..8].try_into().expect("a sha256 has 32 bytes");
+        u64::from_be_bytes(bytes) % self.count as u64 == (self.index - 1) as u64
     }
 }
 
@@ -159,8 +154,6 @@ pub struct Stats {
     pub total: Duration,
     /// The peak resident memory of this process (`VmHWM`), in KiB; helm's own is not included.
     pub peak_rss_kib: Option<u64>,
-    /// The same before the renders: the renders stream, so they should not raise it.
-    pub peak_rss_kib_before_renders: Option<u64>,
 }
 
 pub fn run(sh: &Shell, flags: &Flags) -> Result<()> {
@@ -186,96 +179,118 @@ pub fn run(sh: &Shell, flags: &Flags) -> Result<()> {
         true => None,
         false => Some(cache::Cache::open(cache_dir, &helm::version(sh, &helm)?)),
     };
-    let discovery = appset::discover_cached(sh, &helm, &root, cache.as_ref())?;
-    let discovered = started.elapsed();
-    // Validated before the rules run; without --env the Applications are moved, not copied.
-    let in_env = match flags.env.as_deref() {
-        Some(env) => Some(select_env(&root, &discovery.applications, Some(env))?),
-        None => None,
-    };
+    let known_envs: Vec<String> = clusters::appset_envs(&root)
+        .map(|envs| envs.into_iter().map(|c| c.env).collect())
+        .unwrap_or_default();
 
+    let mut stream = Stream {
+        sh,
+        helm: &helm,
+        root: &root,
+        cache: cache.as_ref(),
+        env: flags.env.as_deref(),
+        selector: changes
+            .as_ref()
+            .map(|c| changed::Selector::new(&root, &c.files)),
+        shard: flags.shard,
+        envs_seen: Vec::new(),
+        in_env: 0,
+        selected: Vec::new(),
+        in_selection: 0,
+        applications: Vec::new(),
+        rendered: 0,
+        helm_renders: 0,
+        failed: Vec::new(),
+        problems: Vec::new(),
+        rules: Duration::ZERO,
+        renders: Duration::ZERO,
+    };
+    // The whole-tree rules are fed the Applications as discovery streams them, then let go of
+    // them, like the renders: nothing here holds every Application.
     let whole_tree = flags.shard.is_none_or(|s| s.runs_whole_tree_rules());
-    let mut problems = Vec::new();
+    let (discovery, whole_tree_problems) = match whole_tree {
+        true => {
+            // The rules' time: the tree's rules before the stream and their end after it, plus
+            // their share of each chunk, which the stream counts.
+            let rules_started = Instant::now();
+            let mut streaming = Duration::ZERO;
+            let (discovery, problems) = rules::with_checker(&root, |checker| {
+                let started = Instant::now();
+                let discovery = stream.discover(Some(checker));
+                streaming = started.elapsed();
+                discovery
+            })?;
+            stream.rules += rules_started.elapsed().saturating_sub(streaming);
+            (discovery, problems)
+        }
+        false => (stream.discover(None)?, Vec::new()),
+    };
+    crate::interrupt::check("reporting")?;
+    if let Some(env) = stream.env {
+        if !known_envs.iter().any(|k| k == env) && !stream.envs_seen.iter().any(|e| e == env) {
+            let mut known = known_envs.clone();
+            known.extend(
+                stream
+                    .envs_seen
+                    .iter()
+                    .filter(|e| !known_envs.contains(e))
+                    .cloned(),
+            );
+            return Err(exit::invalid(format!(
+                "--env {env:?}: no ApplicationSet generates Applications for it; use one of {}",
+                known.join(", ")
+            )));
+        }
+    }
+
+    let Stream {
+        applications,
+        rendered,
+        helm_renders,
+        mut failed,
+        mut problems,
+        selected,
+        in_env,
+        in_selection,
+        rules: rules_time,
+        renders: renders_time,
+        ..
+    } = stream;
     if whole_tree {
         problems.extend(discovery.problems);
-        problems.extend(conventions::check(&root, &discovery.applications));
+        problems.extend(whole_tree_problems);
     }
-    let checked = started.elapsed();
-    let peak_before_renders = flags.stats.then(peak_rss_kib).flatten();
-    let mut apps = in_env.unwrap_or(discovery.applications);
-
-    let selection = changes.map(|changes| {
-        let out_of = apps.len();
-        let affected = changed::affected(&root, &apps, &changes.files);
-        let keep: Vec<usize> = affected.iter().map(|(i, _)| *i).collect();
-        let selected = affected
-            .into_iter()
-            .map(|(i, reasons)| (apps[i].name.clone(), reasons))
-            .collect();
-        let mut index = 0;
-        apps.retain(|_| {
-            index += 1;
-            keep.binary_search(&(index - 1)).is_ok()
-        });
-        Selection {
-            changes,
-            selected,
-            out_of,
-        }
-    });
-    let shard = flags.shard.map(|shard| {
-        let out_of = apps.len();
-        apps = shard.pick(std::mem::take(&mut apps));
-        (shard, out_of)
-    });
-
-    let mut rendered = 0;
-    let mut failed = Vec::new();
-    let helm_renders = render::render_all(
-        sh,
-        &helm,
-        &root,
-        &apps,
-        cache.as_ref(),
-        |app, result| match result {
-            Ok(manifests) => {
-                rendered += 1;
-                problems.extend(conventions::check_rendered(app, &manifests));
-            }
-            Err(problem) => failed.push((problem, app.name.clone())),
-        },
-    );
-    crate::interrupt::check("reporting")?;
     // Renders finish in any order; name the Applications in discovery's.
-    failed.sort_by_key(|(_, name)| apps.iter().position(|a| a.name == *name));
+    failed.sort_by_key(|(order, _, _)| *order);
     problems.extend(problem::group_by_application(
-        failed,
+        failed.into_iter().map(|(_, p, name)| (p, name)).collect(),
         problem::Naming::Before,
     ));
     problems.sort();
     problems.dedup();
-    let stats = flags.stats.then(|| {
-        let cache = cache
+    let total = started.elapsed();
+    let stats = flags.stats.then(|| Stats {
+        helm_renders,
+        cache: cache
             .as_ref()
-            .map(|c| (c.dir().display().to_string(), c.stats()));
-        Stats {
-            helm_renders,
-            cache,
-            discovery: discovered,
-            rules: checked - discovered,
-            renders: started.elapsed() - checked,
-            total: started.elapsed(),
-            peak_rss_kib: peak_rss_kib(),
-            peak_rss_kib_before_renders: peak_before_renders,
-        }
+            .map(|c| (c.dir().display().to_string(), c.stats())),
+        discovery: total.saturating_sub(rules_time + renders_time),
+        rules: rules_time,
+        renders: renders_time,
+        total,
+        peak_rss_kib: peak_rss_kib(),
     });
     let report = Report {
-        applications: apps.iter().map(|a| a.name.clone()).collect(),
+        applications,
         appsets: discovery.appsets.len(),
         rendered,
         problems,
-        changed: selection,
-        shard,
+        changed: changes.map(|changes| Selection {
+            changes,
+            selected,
+            out_of: in_env,
+        }),
+        shard: flags.shard.map(|shard| (shard, in_selection)),
         stats,
     };
 
@@ -295,6 +310,107 @@ pub fn run(sh: &Shell, flags: &Flags) -> Result<()> {
             count(n, "problem"),
             if n == 1 { "it" } else { "them" }
         ),
+    }
+}
+
+/// One verify run's pipeline over discovery's stream of Applications: each chunk is checked by
+/// the whole-tree rules, narrowed by `--env`, `--changed` and `--shard`, rendered and checked
+/// again, then let go. Only the names of the rendered Applications, the selection's reasons and
+/// the problems outlive a chunk.
+struct Stream<'a> {
+    sh: &'a Shell,
+    helm: &'a Path,
+    root: &'a Path,
+    cache: Option<&'a cache::Cache>,
+    env: Option<&'a str>,
+    selector: Option<changed::Selector<'a>>,
+    shard: Option<Shard>,
+    /// The envs of the Applications, to name them when `--env` names none.
+    envs_seen: Vec<String>,
+    /// Applications in `--env` (all of them without it): what `--changed` selects from.
+    in_env: usize,
+    selected: Vec<(String, Vec<Reason>)>,
+    /// Applications `--changed` selected (all in env without it): what `--shard` splits.
+    in_selection: usize,
+    /// The Applications rendered, in discovery's order.
+    applications: Vec<String>,
+    rendered: usize,
+    helm_renders: usize,
+    /// Failed renders: discovery's position, the problem and the Application.
+    failed: Vec<(usize, Problem, String)>,
+    problems: Vec<Problem>,
+    /// Time in the whole-tree rules and in the renders, for `--stats`.
+    rules: Duration,
+    renders: Duration,
+}
+
+impl Stream<'_> {
+    fn discover(&mut self, mut checker: Option<&mut rules::Checker>) -> Result<appset::Discovery> {
+        let (sh, helm, root, cache) = (self.sh, self.helm, self.root, self.cache);
+        appset::discover_each(sh, helm, root, cache, &mut |chunk| {
+            if let Some(checker) = checker.as_deref_mut() {
+                let started = Instant::now();
+                checker.applications(&chunk);
+                self.rules += started.elapsed();
+            }
+            self.render(chunk)
+        })
+    }
+
+    fn render(&mut self, mut apps: Vec<Application>) -> Result<()> {
+        for app in &apps {
+            if !self.envs_seen.contains(&app.env) {
+                self.envs_seen.push(app.env.clone());
+            }
+        }
+        if let Some(env) = self.env {
+            apps.retain(|a| a.env == env);
+        }
+        self.in_env += apps.len();
+        if let Some(selector) = self.selector.as_mut() {
+            let selected = &mut self.selected;
+            apps.retain(|app| match selector.reasons(app) {
+                Some(reasons) => {
+                    selected.push((app.name.clone(), reasons));
+                    true
+                }
+                None => false,
+            });
+        }
+        self.in_selection += apps.len();
+        if let Some(shard) = self.shard {
+            apps.retain(|app| shard.contains(&app.name));
+        }
+        let first = self.applications.len();
+        self.applications
+            .extend(apps.iter().map(|a| a.name.clone()));
+        let started = Instant::now();
+        let (root, problems, failed, rendered) = (
+            self.root,
+            &mut self.problems,
+            &mut self.failed,
+            &mut self.rendered,
+        );
+        self.helm_renders += render::render_all(
+            self.sh,
+            self.helm,
+            root,
+            &apps,
+            self.cache,
+            |app, result| match result {
+                Ok(manifests) => {
+                    *rendered += 1;
+                    problems.extend(conventions::check_rendered(app, &manifests));
+                }
+                Err(problem) => {
+                    let order = first + apps.iter().position(|a| a.name == app.name).unwrap_or(0);
+                    failed.push((order, problem, app.name.clone()));
+                }
+            },
+        );
+        self.renders += started.elapsed();
+        crate::interrupt::check("rendering")?;
+        Ok(())
     }
 }
 
@@ -371,13 +487,12 @@ fn stats_line(stats: &Stats, rendered: usize) -> String {
     };
     let kib = |k: Option<u64>| k.map_or("unknown".to_owned(), |k| format!("{k} KiB"));
     format!(
-        "stats: {rendered} renders: {cache}; {:.2}s (discovery {:.2}s, whole-tree rules {:.2}s, renders {:.2}s); peak memory {} ({} before the renders)",
+        "stats: {rendered} renders: {cache}; {:.2}s (discovery {:.2}s, whole-tree rules {:.2}s, renders {:.2}s); peak memory {}",
         stats.total.as_secs_f64(),
         stats.discovery.as_secs_f64(),
         stats.rules.as_secs_f64(),
         stats.renders.as_secs_f64(),
         kib(stats.peak_rss_kib),
-        kib(stats.peak_rss_kib_before_renders),
     )
 }
 
@@ -466,7 +581,6 @@ fn json(report: &Report) -> serde_json::Value {
             "total": stats.total.as_secs_f64(),
         });
         out["peak_rss_kib"] = json!(stats.peak_rss_kib);
-        out["peak_rss_kib_before_renders"] = json!(stats.peak_rss_kib_before_renders);
     }
     out
 }
@@ -496,10 +610,6 @@ mod conventions {
     use std::path::Path;
 
     use super::{Application, Problem};
-
-    pub fn check(root: &Path, apps: &[Application]) -> Vec<Problem> {
-        super::rules::check(root, apps)
-    }
 
     pub fn check_rendered(app: &Application, manifests: &str) -> Vec<Problem> {
         super::rules::check_rendered(app, manifests)
@@ -562,33 +672,42 @@ mod tests {
         for bad in ["0/2", "3/2", "x", "1/0", "1", "1/x", ""] {
             assert!(Shard::parse(bad).is_err(), "{bad}");
         }
-        let app = |name: &str| Application {
-            name: name.into(),
-            appset: String::new(),
-            component_file: String::new(),
-            env: String::new(),
-            namespace: String::new(),
-            chart: String::new(),
-            release: String::new(),
-            value_files: Vec::new(),
-            labels: Default::default(),
-            ignore_missing_value_files: false,
-            manifest: "null".into(),
-        };
-        let apps: Vec<Application> = ["e", "a", "d", "b", "c"].map(app).into();
-        let names = |shard: &str| -> Vec<String> {
-            Shard::parse(shard)
-                .unwrap()
-                .pick(apps.clone())
-                .into_iter()
-                .map(|a| a.name)
-                .collect()
-        };
-        // Sorted by name, every second; discovery's order kept within a shard.
-        assert_eq!(names("1/2"), ["e", "a", "c"]);
-        assert_eq!(names("2/2"), ["d", "b"]);
-        assert_eq!(names("1/1"), ["e", "a", "d", "b", "c"]);
-        assert_eq!(names("5/5"), ["e"]);
+        let shard = |s: &str| Shard::parse(s).unwrap();
+        // The documented rule, computed independently (Python's hashlib): the first 8 bytes of
+        // sha256(name), big-endian, modulo N, is the shard's index less one.
+        for (name, of2, of3, of5) in [
+            ("dev-domain-catalog-v0", 2, 2, 4),
+            ("staging-default-deny", 2, 2, 4),
+            ("production-namespace-policy", 1, 1, 4),
+            ("dev-a", 2, 3, 3),
+        ] {
+            for (n, expected) in [(2, of2), (3, of3), (5, of5)] {
+                let found: Vec<usize> = (1..=n)
+                    .filter(|i| shard(&format!("{i}/{n}")).contains(name))
+                    .collect();
+                assert_eq!(found, [expected], "{name} in {n} shards");
+            }
+        }
+        // Disjoint, covering, and about even over many names.
+        let names: Vec<String> = (0..3000).map(|i| format!("dev-component-{i}")).collect();
+        for n in 1..=4 {
+            let shards: Vec<Shard> = (1..=n).map(|i| shard(&format!("{i}/{n}"))).collect();
+            for name in &names {
+                let holding = shards.iter().filter(|s| s.contains(name)).count();
+                assert_eq!(holding, 1, "{name} in {n} shards");
+            }
+            let sizes: Vec<usize> = (1..=n)
+                .map(|i| {
+                    let s = shard(&format!("{i}/{n}"));
+                    names.iter().filter(|name| s.contains(name)).count()
+                })
+                .collect();
+            assert_eq!(sizes.iter().sum::<usize>(), names.len(), "{n} shards");
+            for size in &sizes {
+                let even = names.len() / n;
+                assert!(size.abs_diff(even) < even / 10, "{n} shards: {sizes:?}");
+            }
+        }
     }
 
     #[test]

@@ -189,16 +189,22 @@ impl Repo {
         files
     }
 
-    /// The cache entries holding an Application's manifests (the other holds discovery's rendered
-    /// parameter sets, a JSON object).
+    /// The cache entries holding an Application's manifests (discovery's, one per parameter set,
+    /// live under discovery/).
     fn render_entries(&self) -> Vec<PathBuf> {
+        let discovery = self.cache_dir().join("discovery");
         self.cache_files()
-            .into_iter()
-            .filter(|(_, bytes)| {
-                let body = bytes.splitn(2, |&b| b == b'\n').nth(1).unwrap_or_default();
-                !body.starts_with(b"{")
-            })
-            .map(|(path, _)| path)
+            .into_keys()
+            .filter(|path| !path.starts_with(&discovery))
+            .collect()
+    }
+
+    /// Discovery's cache entries.
+    fn discovery_entries(&self) -> Vec<PathBuf> {
+        let discovery = self.cache_dir().join("discovery");
+        self.cache_files()
+            .into_keys()
+            .filter(|path| path.starts_with(&discovery))
             .collect()
     }
 }
@@ -260,6 +266,11 @@ fn the_second_run_reads_every_render_from_the_cache() {
     assert_eq!(count(&first, "helm_renders"), rendered);
     assert_eq!(repo.render_entries().len() as u64, rendered);
     assert!(count(&first, "discovery_cache_misses") > 0);
+    // One discovery entry per parameter set.
+    assert_eq!(
+        repo.discovery_entries().len() as u64,
+        count(&first, "discovery_cache_misses")
+    );
 
     let second = repo.stats(&[]);
     assert_eq!(count(&second, "cache_hits"), rendered);
@@ -613,27 +624,42 @@ fn changed_without_the_base_says_to_name_one() {
 #[test]
 fn shards_are_disjoint_cover_every_application_and_are_stable() {
     let repo = Repo::new();
+    let shards_of = |n: usize| -> Vec<BTreeSet<String>> {
+        (1..=n)
+            .map(|i| {
+                let shard = format!("{i}/{n}");
+                let report = repo.json(&["verify", "--json", "--shard", &shard]);
+                assert_eq!(report["shard"]["whole_tree_rules"], Json::Bool(i == 1));
+                applications(&report)
+            })
+            .collect()
+    };
     let all = applications(&repo.json(&["verify", "--json"]));
-    for n in 1..=3usize {
+    let before: Vec<Vec<BTreeSet<String>>> = (1..=3).map(shards_of).collect();
+    for shards in &before {
         let mut union = BTreeSet::new();
-        let mut sizes = Vec::new();
-        for i in 1..=n {
-            let shard = format!("{i}/{n}");
-            let report = repo.json(&["verify", "--json", "--shard", &shard]);
-            let mine = applications(&report);
-            assert!(union.is_disjoint(&mine), "shard {shard} overlaps");
-            assert_eq!(
-                applications(&repo.json(&["verify", "--json", "--shard", &shard])),
-                mine,
-                "shard {shard} is not stable"
-            );
-            assert_eq!(report["shard"]["whole_tree_rules"], Json::Bool(i == 1));
-            sizes.push(mine.len());
-            union.extend(mine);
+        for shard in shards {
+            assert!(union.is_disjoint(shard), "{shards:?} overlap");
+            union.extend(shard.iter().cloned());
         }
-        assert_eq!(union, all, "shards of {n}");
-        let (min, max) = (sizes.iter().min().unwrap(), sizes.iter().max().unwrap());
-        assert!(max - min <= 1, "{sizes:?}");
+        assert_eq!(union, all, "{shards:?}");
+    }
+    assert_eq!(
+        before,
+        (1..=3).map(shards_of).collect::<Vec<_>>(),
+        "not stable"
+    );
+    // A shard is chosen by the name alone: a new component moves no other Application.
+    repo.write(
+        "environments/_shared/components/platform/extra/component.yaml",
+        &repo
+            .read("environments/_shared/components/platform/network/default-deny/component.yaml")
+            .replace("default-deny", "extra"),
+    );
+    for (n, old) in (1..=3).zip(&before) {
+        for (i, (old, new)) in old.iter().zip(shards_of(n)).enumerate() {
+            assert!(old.is_subset(&new), "shard {}/{n} lost Applications", i + 1);
+        }
     }
 }
 
@@ -700,6 +726,82 @@ fn discovery_renders_more_parameter_sets_than_one_helm_file_holds() {
         report["problems"]
     );
     assert_eq!(report["ok"], Json::Bool(true), "{report:#}");
+}
+
+#[test]
+fn findings_across_discovery_chunks_are_whole() {
+    // Discovery hands the Applications on 512 parameter sets at a time and nothing keeps them;
+    // what the rules find across Applications must not depend on where a chunk ends. The matrix
+    // is env-major, so one component's Applications in three envs are ~700 sets apart here.
+    const COMPONENTS: usize = 700;
+    let repo = Repo::new();
+    let catalog =
+        "environments/_shared/components/apps/primitives/domain-catalog-v0/component.yaml";
+    let body: String = repo
+        .read(catalog)
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    for i in 0..COMPONENTS {
+        let name = format!("domain-load{i:04}-v0");
+        repo.write(
+            &format!("environments/_shared/components/apps/primitives/{name}/component.yaml"),
+            &body.replace("domain-catalog-v0", &name),
+        );
+    }
+    // The first component's name again, from the last folder: a duplicate in every env.
+    repo.write(
+        "environments/_shared/components/apps/primitives/domain-zzz-v0/component.yaml",
+        &body.replace("domain-catalog-v0", "domain-load0000-v0"),
+    );
+    // A tag instead of a digest in its shared values: one image-policy finding, three envs.
+    repo.write(
+        "sources/values/_shared/apps/domain-load0001-v0.yaml",
+        "enabled: false\nimage:\n  ref: registry.example/orders:latest\n",
+    );
+    let report = repo.json(&["verify", "--json", "--shard", "1/1000", "--no-cache"]);
+    let found = |rule: &str| -> Vec<String> {
+        problems(&report, rule)
+            .iter()
+            .map(|p| p["message"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let duplicates = found("application-duplicate");
+    assert_eq!(duplicates.len(), 1, "{report:#}");
+    assert!(
+        duplicates[0].contains(
+            "dev-domain-load0000-v0, staging-domain-load0000-v0, production-domain-load0000-v0 are generated"
+        ),
+        "{}",
+        duplicates[0]
+    );
+    let image = found("image-policy");
+    assert_eq!(image.len(), 1, "{report:#}");
+    assert!(
+        image[0].ends_with(
+            "(Applications dev-domain-load0001-v0, staging-domain-load0001-v0, production-domain-load0001-v0)"
+        ),
+        "{}",
+        image[0]
+    );
+    // The value file is read, so it is no orphan; the misspelt one is, with its near miss.
+    assert_eq!(found("orphan-values"), Vec::<String>::new());
+    repo.write(
+        "sources/values/_shared/apps/domain-laod0002-v0.yaml",
+        "enabled: false\n",
+    );
+    let report = repo.json(&["verify", "--json", "--shard", "1/1000"]);
+    let orphans = problems(&report, "orphan-values");
+    assert_eq!(orphans.len(), 1, "{report:#}");
+    assert!(
+        orphans[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("did you mean sources/values/_shared/apps/domain-load0002-v0.yaml?"),
+        "{:#}",
+        orphans[0]
+    );
 }
 
 #[test]

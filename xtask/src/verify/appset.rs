@@ -10,7 +10,7 @@
 mod glob;
 mod gotemplate;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::path::Path;
 
@@ -102,19 +102,45 @@ pub fn discover_cached(
     root: &Path,
     cache: Option<&Cache>,
 ) -> Result<Discovery> {
+    let mut applications = Vec::new();
+    let mut discovery = discover_each(sh, helm, root, cache, &mut |chunk| {
+        applications.extend(chunk);
+        Ok(())
+    })?;
+    discovery.applications = applications;
+    Ok(discovery)
+}
+
+/// How many parameter sets discovery renders and hands on at a time: its memory is this many
+/// sets and Applications, however many the ApplicationSets generate.
+pub const CHUNK: usize = 512;
+
+/// [`discover_cached`] as a stream: the Applications are handed to `on_chunk` at most [`CHUNK`]
+/// at a time, in Argo CD's order, and never held here, so that a caller that lets each chunk go
+/// keeps memory flat in the number of Applications. A later Application with the name of an
+/// earlier one is not handed on (Argo CD rejects it); the returned [`Discovery`] holds the
+/// problems and the ApplicationSet files, and no Applications.
+pub fn discover_each(
+    sh: &Shell,
+    helm: &Path,
+    root: &Path,
+    cache: Option<&Cache>,
+    on_chunk: &mut dyn FnMut(Vec<Application>) -> Result<()>,
+) -> Result<Discovery> {
     let mut discovery = Discovery {
         appsets: layout::appset_files(root)
             .with_context(|| format!("listing {}", layout::APPSETS_DIR))?,
         ..Discovery::default()
     };
-    for path in discovery.appsets.clone() {
+    let mut names = Names::default();
+    for path in &discovery.appsets {
         let text =
-            std::fs::read_to_string(root.join(&path)).with_context(|| format!("reading {path}"))?;
+            std::fs::read_to_string(root.join(path)).with_context(|| format!("reading {path}"))?;
         let docs = match parse_documents(&text) {
             Ok(docs) => docs,
             Err(err) => {
                 discovery.problems.push(Problem::new(
-                    &path,
+                    path,
                     err.line,
                     RULE_APPSET,
                     format!(
@@ -129,14 +155,15 @@ pub fn discover_cached(
             if doc["kind"].as_str() != Some("ApplicationSet") {
                 continue;
             }
-            let appset = AppSet::new(&path, &text, doc);
-            let (apps, problems) = appset.generate(sh, helm, root, cache)?;
-            discovery.applications.extend(apps);
+            let appset = AppSet::new(path, &text, doc);
+            let problems = appset.generate(sh, helm, root, cache, &mut |mut apps| {
+                names.keep_first(&mut apps);
+                on_chunk(apps)
+            })?;
             discovery.problems.extend(problems);
         }
     }
-    let duplicates = reject_duplicates(root, &mut discovery.applications);
-    discovery.problems.extend(duplicates);
+    discovery.problems.extend(names.clashes(root));
     discovery.problems.sort();
     discovery.problems.dedup();
     Ok(discovery)
@@ -198,13 +225,16 @@ impl<'a> AppSet<'a> {
         Problem::new(self.path, line_of_key(self.text, key), RULE_APPSET, message)
     }
 
+    /// Generates this ApplicationSet's Applications a chunk of parameter sets at a time, handing
+    /// each chunk's to `emit`; returns the problems.
     fn generate(
         &self,
         sh: &Shell,
         helm: &Path,
         root: &Path,
         cache: Option<&Cache>,
-    ) -> Result<(Vec<Application>, Vec<Problem>)> {
+        emit: &mut dyn FnMut(Vec<Application>) -> Result<()>,
+    ) -> Result<Vec<Problem>> {
         let mut problems = Vec::new();
         let spec = &self.doc["spec"];
         if spec["goTemplate"].as_bool() != Some(true) {
@@ -215,9 +245,9 @@ impl<'a> AppSet<'a> {
                     self.name
                 ),
             ));
-            return Ok((Vec::new(), problems));
+            return Ok(problems);
         }
-        let mut sets = Vec::new();
+        let mut generators = Vec::new();
         for generator in spec["generators"].as_sequence().into_iter().flatten() {
             if generator.get("template").is_some() {
                 problems.push(self.problem(
@@ -226,10 +256,10 @@ impl<'a> AppSet<'a> {
                 ));
                 continue;
             }
-            sets.extend(self.params(root, generator, &mut problems));
+            generators.extend(self.params(root, generator, &mut problems));
         }
-        if sets.is_empty() {
-            return Ok((Vec::new(), problems));
+        if generators.is_empty() {
+            return Ok(problems);
         }
 
         let template = spec.get("template").cloned().unwrap_or(Value::Null);
@@ -252,69 +282,29 @@ impl<'a> AppSet<'a> {
             }
             prepared.push(p.text);
         }
-        let values: Vec<&str> = sets.iter().map(|s| s.params.as_str()).collect();
-        let rendered = match gotemplate::render(sh, helm, &prepared, &values, cache)? {
-            gotemplate::Outcome::Rendered(rendered) => rendered,
-            gotemplate::Outcome::Unparsable(failure) => {
-                let (key, field) = match failure.template {
-                    Some(i) => (self.field_key(&leaves, i), self.field_name(&leaves, i)),
-                    None => ("template", "the template".to_owned()),
-                };
-                problems.push(Problem::new(
-                    self.path,
-                    line_of_key(self.text, key),
-                    RULE_TEMPLATE,
-                    format!(
-                        "{field} of ApplicationSet {}: {}{}; Argo CD generates none of its Applications",
-                        self.name,
-                        failure.message,
-                        argo_only_hint(&failure.message)
-                    ),
-                ));
-                return Ok((Vec::new(), problems));
-            }
+        let mut chunks = Chunks {
+            appset: self,
+            sh,
+            helm,
+            cache,
+            template: &template,
+            leaves: &leaves,
+            prepared: &prepared,
+            has_patch: patch.is_some(),
+            sets: Vec::with_capacity(CHUNK),
+            unparsable: false,
         };
-        // Each set is let go once its Application is built: with thousands, holding both the sets
-        // and the Applications would double discovery's memory.
-        drop(values);
-
-        let mut apps = Vec::new();
-        for (set, result) in sets.into_iter().zip(rendered) {
-            let set = &set;
-            let strings = match result {
-                Ok(strings) => strings,
-                Err(failure) => {
-                    let field = failure
-                        .template
-                        .map_or("the template".to_owned(), |i| self.field_name(&leaves, i));
-                    problems.push(Problem::new(
-                        set.component_file(self.path),
-                        0,
-                        RULE_TEMPLATE,
-                        format!(
-                            "ApplicationSet {} cannot render {field} with the parameters from {}: {}; Argo CD stops updating every Application of this ApplicationSet until it is fixed",
-                            self.name,
-                            set.files.join(" and "),
-                            failure.message
-                        ),
-                    ));
-                    continue;
+        for generator in &generators {
+            generator.each(self, root, &mut |item| match item {
+                Ok(set) => chunks.push(set, &mut problems, emit),
+                Err(problem) => {
+                    problems.push(problem);
+                    Ok(())
                 }
-            };
-            match self.application(set, &template, &leaves, &strings, patch.is_some()) {
-                Ok((app, sources)) => {
-                    problems.extend(sources);
-                    apps.push(app);
-                }
-                Err(message) => problems.push(Problem::new(
-                    set.component_file(self.path),
-                    0,
-                    RULE_TEMPLATE,
-                    message,
-                )),
-            }
+            })?;
         }
-        Ok((apps, problems))
+        chunks.flush(&mut problems, emit)?;
+        Ok(problems)
     }
 
     /// The key to point at in the ApplicationSet file for rendered field `i`.
@@ -339,18 +329,19 @@ impl<'a> AppSet<'a> {
         }
     }
 
-    /// The parameter sets of one generator, in Argo CD's order.
-    fn params(&self, root: &Path, generator: &Value, problems: &mut Vec<Problem>) -> Vec<ParamSet> {
+    /// The parameter sets of one generator, in Argo CD's order, produced on demand ([`Sets`]);
+    /// `None` when the generator cannot be emulated (a problem says why).
+    fn params(&self, root: &Path, generator: &Value, problems: &mut Vec<Problem>) -> Option<Sets> {
         let Some(map) = generator.as_mapping() else {
             problems.push(self.problem("generators", "a generator must be a map"));
-            return Vec::new();
+            return None;
         };
         if generator.get("selector").is_some() {
             problems.push(self.problem(
                 "selector",
                 "generator selectors are not emulated offline; remove the selector or filter in the files pattern",
             ));
-            return Vec::new();
+            return None;
         }
         let kinds: Vec<&str> = map.keys().filter_map(Value::as_str).collect();
         match kinds.as_slice() {
@@ -365,7 +356,7 @@ impl<'a> AppSet<'a> {
                         other.join("+")
                     ),
                 ));
-                Vec::new()
+                None
             }
         }
     }
@@ -373,7 +364,7 @@ impl<'a> AppSet<'a> {
     /// Argo CD's matrix: the second child's sets for each of the first child's, combined pairwise.
     /// With goTemplate, Argo CD merges them with mergo (`applicationset/generators/matrix.go`): maps
     /// merge key by key, and on a conflict the first child's value wins.
-    fn matrix(&self, root: &Path, matrix: &Value, problems: &mut Vec<Problem>) -> Vec<ParamSet> {
+    fn matrix(&self, root: &Path, matrix: &Value, problems: &mut Vec<Problem>) -> Option<Sets> {
         let children = matrix["generators"].as_sequence().map_or(&[][..], |s| s);
         if children.len() != 2 {
             problems.push(self.problem(
@@ -383,14 +374,14 @@ impl<'a> AppSet<'a> {
                     children.len()
                 ),
             ));
-            return Vec::new();
+            return None;
         }
         if serde_yaml::to_string(&children[1]).is_ok_and(|t| t.contains("{{")) {
             problems.push(self.problem(
                 "matrix",
                 "the second child of a matrix uses parameters of the first; that is not emulated offline",
             ));
-            return Vec::new();
+            return None;
         }
         let prefixes: Vec<Option<&str>> = children
             .iter()
@@ -413,27 +404,19 @@ impl<'a> AppSet<'a> {
         }
         let first = self.params(root, &children[0], problems);
         let second = self.params(root, &children[1], problems);
-        let mut out = Vec::new();
-        for a in &first {
-            let first_params = a.map();
-            for b in &second {
-                let mut params = b.map();
-                merge_first_wins(&mut params, &first_params);
-                let mut files = a.files.clone();
-                files.extend(b.files.iter().cloned());
-                out.push(ParamSet::new(params, files));
-            }
-        }
-        out
+        Some(Sets::Matrix(
+            Box::new(first.unwrap_or(Sets::List(Vec::new()))),
+            Box::new(second.unwrap_or(Sets::List(Vec::new()))),
+        ))
     }
 
-    fn list(&self, list: &Value, problems: &mut Vec<Problem>) -> Vec<ParamSet> {
+    fn list(&self, list: &Value, problems: &mut Vec<Problem>) -> Option<Sets> {
         if list.get("elementsYaml").is_some() {
             problems.push(self.problem(
                 "elementsYaml",
                 "list elementsYaml is not emulated offline; use elements",
             ));
-            return Vec::new();
+            return None;
         }
         let mut out = Vec::new();
         for element in list["elements"].as_sequence().into_iter().flatten() {
@@ -442,11 +425,12 @@ impl<'a> AppSet<'a> {
                 _ => problems.push(self.problem("elements", "a list element must be a map")),
             }
         }
-        out
+        Some(Sets::List(out))
     }
 
-    /// Argo CD's git files generator over the working tree (`applicationset/generators/git.go`).
-    fn git_files(&self, root: &Path, git: &Value, problems: &mut Vec<Problem>) -> Vec<ParamSet> {
+    /// Argo CD's git files generator over the working tree (`applicationset/generators/git.go`):
+    /// the matching files now, their parameter sets when [`Sets::each`] reads them.
+    fn git_files(&self, root: &Path, git: &Value, problems: &mut Vec<Problem>) -> Option<Sets> {
         let repo = git["repoURL"].as_str().unwrap_or_default();
         if !same_repo(repo, layout::REPO_URL) {
             problems.push(self.problem(
@@ -456,7 +440,7 @@ impl<'a> AppSet<'a> {
                     layout::REPO_URL
                 ),
             ));
-            return Vec::new();
+            return None;
         }
         for unsupported in ["directories", "values"] {
             if git.get(unsupported).is_some() {
@@ -464,7 +448,7 @@ impl<'a> AppSet<'a> {
                     unsupported,
                     format!("git generator {unsupported} are not emulated offline; use files"),
                 ));
-                return Vec::new();
+                return None;
             }
         }
         let prefix = git["pathParamPrefix"].as_str().unwrap_or_default();
@@ -498,17 +482,14 @@ impl<'a> AppSet<'a> {
             included.extend(found);
         }
         // Matched files in sorted order (a BTreeSet), the excluded ones removed.
-        let mut out = Vec::new();
-        for file in included {
-            if excluded.iter().any(|pattern| glob::matches(pattern, &file)) {
-                continue;
-            }
-            match self.file_params(root, &file, prefix) {
-                Ok(sets) => out.extend(sets),
-                Err(problem) => problems.push(problem),
-            }
-        }
-        out
+        let files = included
+            .into_iter()
+            .filter(|file| !excluded.iter().any(|pattern| glob::matches(pattern, file)))
+            .collect();
+        Some(Sets::Files {
+            files,
+            prefix: prefix.to_owned(),
+        })
     }
 
     /// The parameter sets of one file: a map gives one, a list one per element, an empty file one
@@ -801,44 +782,246 @@ fn sources_problems(app: &Application, sources: &[&Value]) -> Vec<Problem> {
         .collect()
 }
 
-/// Two generated Applications with the same name: Argo CD rejects the later one. One problem per
-/// pair of files, naming every Application they both generate.
-fn reject_duplicates(root: &Path, apps: &mut Vec<Application>) -> Vec<Problem> {
-    let mut seen: BTreeMap<String, String> = BTreeMap::new();
-    let mut clashes: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
-    apps.retain(|app| match seen.get(&app.name) {
-        Some(first) => {
-            clashes
-                .entry((first.clone(), app.component_file.clone()))
-                .or_default()
-                .push(app.name.clone());
-            false
+/// The names generated so far, to find two Applications with the same name: Argo CD rejects the
+/// later one. Only the names are kept (with their component file, interned), not the
+/// Applications.
+#[derive(Default)]
+struct Names {
+    /// Each name, with the index of the component file that generated it first.
+    seen: HashMap<Box<str>, u32>,
+    files: Vec<Box<str>>,
+    file_index: HashMap<Box<str>, u32>,
+    /// (first component file, later one) to the names both generate.
+    clashes: BTreeMap<(u32, u32), Vec<String>>,
+}
+
+impl Names {
+    fn file(&mut self, file: &str) -> u32 {
+        if let Some(&i) = self.file_index.get(file) {
+            return i;
         }
-        None => {
-            seen.insert(app.name.clone(), app.component_file.clone());
-            true
+        let i = u32::try_from(self.files.len()).expect("fewer than 4 billion component files");
+        self.files.push(file.into());
+        self.file_index.insert(file.into(), i);
+        i
+    }
+
+    /// Removes from `apps` every Application whose name an earlier one has.
+    fn keep_first(&mut self, apps: &mut Vec<Application>) {
+        apps.retain(|app| {
+            let later = self.file(&app.component_file);
+            match self.seen.get(app.name.as_str()) {
+                Some(&first) => {
+                    self.clashes
+                        .entry((first, later))
+                        .or_default()
+                        .push(app.name.clone());
+                    false
+                }
+                None => {
+                    self.seen.insert(app.name.as_str().into(), later);
+                    true
+                }
+            }
+        });
+    }
+
+    /// One problem per pair of files, naming every Application they both generate.
+    fn clashes(&self, root: &Path) -> Vec<Problem> {
+        self.clashes
+            .iter()
+            .map(|(&(first, later), names)| {
+                let (first, later) = (&self.files[first as usize], &self.files[later as usize]);
+                let text = std::fs::read_to_string(root.join(&**later)).unwrap_or_default();
+                let (noun, verb, one) = if names.len() == 1 {
+                    ("Application", "is", "one")
+                } else {
+                    ("Applications", "are", "ones")
+                };
+                Problem::new(
+                    &**later,
+                    line_of_key(&text, "name"),
+                    RULE_DUPLICATE,
+                    format!(
+                        "{noun} {} {verb} generated from both {first} and {later}; Argo CD rejects the later {one} (from {later}); give one of the components another name",
+                        names.join(", ")
+                    ),
+                )
+            })
+            .collect()
+    }
+}
+
+/// A generator's parameter sets, produced on demand: a git files generator keeps only its file
+/// list and reads each file when its sets are wanted, so that a matrix over thousands of
+/// components never holds their product, nor even the components' parameters.
+enum Sets {
+    List(Vec<ParamSet>),
+    Files {
+        files: Vec<String>,
+        prefix: String,
+    },
+    /// The second child's sets for each of the first child's; the second is read again for each.
+    Matrix(Box<Sets>, Box<Sets>),
+}
+
+impl Sets {
+    /// Hands every set, in Argo CD's order, to `f`, or the problem of a file that gives none.
+    fn each(
+        &self,
+        appset: &AppSet,
+        root: &Path,
+        f: &mut dyn FnMut(Result<ParamSet, Problem>) -> Result<()>,
+    ) -> Result<()> {
+        match self {
+            Sets::List(sets) => sets.iter().try_for_each(|set| f(Ok(set.clone()))),
+            Sets::Files { files, prefix } => {
+                for file in files {
+                    crate::interrupt::check("reading the generators' files")?;
+                    match appset.file_params(root, file, prefix) {
+                        Ok(sets) => sets.into_iter().try_for_each(|set| f(Ok(set)))?,
+                        Err(problem) => f(Err(problem))?,
+                    }
+                }
+                Ok(())
+            }
+            Sets::Matrix(first, second) => first.each(appset, root, &mut |a| {
+                let a = match a {
+                    Ok(a) => a,
+                    Err(problem) => return f(Err(problem)),
+                };
+                let first_params = a.map();
+                second.each(appset, root, &mut |b| {
+                    let b = match b {
+                        Ok(b) => b,
+                        Err(problem) => return f(Err(problem)),
+                    };
+                    let mut params = b.map();
+                    merge_first_wins(&mut params, &first_params);
+                    let mut files = a.files.clone();
+                    files.extend(b.files);
+                    f(Ok(ParamSet::new(params, files)))
+                })
+            }),
         }
-    });
-    clashes
-        .into_iter()
-        .map(|((first, later), names)| {
-            let text = std::fs::read_to_string(root.join(&later)).unwrap_or_default();
-            let (noun, verb, one) = if names.len() == 1 {
-                ("Application", "is", "one")
-            } else {
-                ("Applications", "are", "ones")
+    }
+}
+
+/// The parameter sets of one ApplicationSet waiting to be rendered, and what renders them: a
+/// chunk at a time, so that only [`CHUNK`] sets and their Applications are ever held.
+struct Chunks<'c> {
+    appset: &'c AppSet<'c>,
+    sh: &'c Shell,
+    helm: &'c Path,
+    cache: Option<&'c Cache>,
+    template: &'c Value,
+    leaves: &'c [Leaf],
+    prepared: &'c [String],
+    has_patch: bool,
+    sets: Vec<ParamSet>,
+    /// A template does not parse: nothing more is rendered (the problem is reported once).
+    unparsable: bool,
+}
+
+impl Chunks<'_> {
+    fn push(
+        &mut self,
+        set: ParamSet,
+        problems: &mut Vec<Problem>,
+        emit: &mut dyn FnMut(Vec<Application>) -> Result<()>,
+    ) -> Result<()> {
+        if self.unparsable {
+            return Ok(());
+        }
+        self.sets.push(set);
+        if self.sets.len() >= CHUNK {
+            self.flush(problems, emit)?;
+        }
+        Ok(())
+    }
+
+    /// Renders the waiting sets and hands their Applications to `emit`.
+    fn flush(
+        &mut self,
+        problems: &mut Vec<Problem>,
+        emit: &mut dyn FnMut(Vec<Application>) -> Result<()>,
+    ) -> Result<()> {
+        let sets = std::mem::take(&mut self.sets);
+        if sets.is_empty() || self.unparsable {
+            return Ok(());
+        }
+        let this = self.appset;
+        let values: Vec<&str> = sets.iter().map(|s| s.params.as_str()).collect();
+        let rendered = match gotemplate::render(
+            self.sh,
+            self.helm,
+            self.prepared,
+            &values,
+            self.cache,
+        )? {
+            gotemplate::Outcome::Rendered(rendered) => rendered,
+            gotemplate::Outcome::Unparsable(failure) => {
+                let (key, field) = match failure.template {
+                    Some(i) => (
+                        this.field_key(self.leaves, i),
+                        this.field_name(self.leaves, i),
+                    ),
+                    None => ("template", "the template".to_owned()),
+                };
+                problems.push(Problem::new(
+                        this.path,
+                        line_of_key(this.text, key),
+                        RULE_TEMPLATE,
+                        format!(
+                            "{field} of ApplicationSet {}: {}{}; Argo CD generates none of its Applications",
+                            this.name,
+                            failure.message,
+                            argo_only_hint(&failure.message)
+                        ),
+                    ));
+                self.unparsable = true;
+                return Ok(());
+            }
+        };
+        drop(values);
+        let mut apps = Vec::with_capacity(sets.len());
+        for (set, result) in sets.iter().zip(rendered) {
+            let strings = match result {
+                Ok(strings) => strings,
+                Err(failure) => {
+                    let field = failure.template.map_or("the template".to_owned(), |i| {
+                        this.field_name(self.leaves, i)
+                    });
+                    problems.push(Problem::new(
+                        set.component_file(this.path),
+                        0,
+                        RULE_TEMPLATE,
+                        format!(
+                            "ApplicationSet {} cannot render {field} with the parameters from {}: {}; Argo CD stops updating every Application of this ApplicationSet until it is fixed",
+                            this.name,
+                            set.files.join(" and "),
+                            failure.message
+                        ),
+                    ));
+                    continue;
+                }
             };
-            Problem::new(
-                &later,
-                line_of_key(&text, "name"),
-                RULE_DUPLICATE,
-                format!(
-                    "{noun} {} {verb} generated from both {first} and {later}; Argo CD rejects the later {one} (from {later}); give one of the components another name",
-                    names.join(", ")
-                ),
-            )
-        })
-        .collect()
+            match this.application(set, self.template, self.leaves, &strings, self.has_patch) {
+                Ok((app, sources)) => {
+                    problems.extend(sources);
+                    apps.push(app);
+                }
+                Err(message) => problems.push(Problem::new(
+                    set.component_file(this.path),
+                    0,
+                    RULE_TEMPLATE,
+                    message,
+                )),
+            }
+        }
+        drop(sets);
+        emit(apps)
+    }
 }
 
 /// Merges `over` into `base` the way mergo does for the matrix: maps merge key by key, anything

@@ -6,11 +6,12 @@
 //! missing one marked as missing). Nothing else reaches `helm template` (verify passes no `--set`).
 //! Only successful renders are stored: a failure is rendered again, and reported, on every run.
 //!
-//! Discovery stores here too: one entry per ApplicationSet template, keyed by the helm version and
-//! the prepared templates ([`Key::of`]), mapping each parameter set to what the templates render
-//! with it, so that a run renders only the parameter sets of components that changed.
+//! Discovery stores here too, under `discovery/`: one entry per parameter set of an
+//! ApplicationSet, keyed by the helm version, the prepared templates and the set ([`Key::of`]),
+//! holding what the templates render with it, so that a run renders only the parameter sets of
+//! components that changed.
 //!
-//! An entry is one file, `<dir>/<2 hex>/<62 hex>`, written to a temporary name and renamed into
+//! An entry is one file, `<dir>/<2 hex>/<62 hex>` (`<dir>/discovery/...` for discovery's), written to a temporary name and renamed into
 //! place, so concurrent runs never see half an entry. It starts with a header line naming its key,
 //! the body's length and the body's sha256; an entry whose header does not match (truncated,
 //! corrupted, or another key's) is a miss, and the render that follows replaces it.
@@ -25,6 +26,9 @@ use sha2::{Digest, Sha256};
 
 use super::appset::Application;
 use crate::layout;
+
+/// The folder of discovery's entries inside the cache folder.
+pub const DISCOVERY_DIR: &str = "discovery";
 
 /// The first word of every entry and of every key's input: bump it when either changes shape.
 const FORMAT: &str = "ameide-verify-render-cache/1";
@@ -237,15 +241,19 @@ impl Cache {
         &self.helm_version
     }
 
-    fn path(&self, key: &Key) -> PathBuf {
+    /// `<dir>/<2 hex>/<62 hex>` for a render, `<dir>/discovery/<2 hex>/<62 hex>` for discovery.
+    fn path(&self, what: What, key: &Key) -> PathBuf {
         let (fan, rest) = key.0.split_at(2);
-        self.dir.join(fan).join(rest)
+        match what {
+            What::Render => self.dir.join(fan).join(rest),
+            What::Discovery => self.dir.join(DISCOVERY_DIR).join(fan).join(rest),
+        }
     }
 
     /// The stored text of `key`, counted as a hit or a miss of `what`; `None` (a miss) when there
     /// is no entry or it is damaged.
     pub fn get(&self, what: What, key: &Key) -> Option<String> {
-        let found = self.read(key);
+        let found = self.read(what, key);
         let hit = usize::from(found.is_some());
         self.count(what, hit, 1 - hit);
         found
@@ -253,8 +261,8 @@ impl Cache {
 
     /// The stored text of `key`, uncounted: for an entry that holds many results, which its
     /// reader counts with [`Cache::count`].
-    pub fn read(&self, key: &Key) -> Option<String> {
-        fs::read(self.path(key))
+    pub fn read(&self, what: What, key: &Key) -> Option<String> {
+        fs::read(self.path(what, key))
             .ok()
             .and_then(|bytes| decode(key, bytes))
     }
@@ -270,8 +278,8 @@ impl Cache {
 
     /// Stores `text` under `key`. The cache only saves time, so a failure to write is counted
     /// and reported once on stderr, never fatal.
-    pub fn put(&self, key: &Key, text: &str) {
-        if let Err(err) = self.write(key, text) {
+    pub fn put(&self, what: What, key: &Key, text: &str) {
+        if let Err(err) = self.write(self.path(what, key), key, text) {
             self.write_failures.fetch_add(1, Ordering::Relaxed);
             if !self.warned.swap(true, Ordering::Relaxed) {
                 eprintln!(
@@ -282,9 +290,8 @@ impl Cache {
         }
     }
 
-    fn write(&self, key: &Key, manifests: &str) -> std::io::Result<()> {
+    fn write(&self, target: PathBuf, key: &Key, manifests: &str) -> std::io::Result<()> {
         static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let target = self.path(key);
         let folder = target.parent().expect("an entry lives in a fan-out folder");
         fs::create_dir_all(folder)?;
         let temp = folder.join(format!(
@@ -467,12 +474,12 @@ mod tests {
         let cache = Cache::open(dir.0.join("cache"), "v3");
         let k = Key("ab".repeat(32));
         assert_eq!(cache.get(What::Render, &k), None);
-        cache.put(&k, "kind: ConfigMap\n");
+        cache.put(What::Render, &k, "kind: ConfigMap\n");
         assert_eq!(
             cache.get(What::Render, &k).as_deref(),
             Some("kind: ConfigMap\n")
         );
-        let path = cache.path(&k);
+        let path = cache.path(What::Render, &k);
         let bytes = fs::read(&path).unwrap();
         fs::write(&path, &bytes[..bytes.len() - 3]).unwrap();
         assert_eq!(cache.get(What::Render, &k), None, "truncated");
@@ -484,7 +491,7 @@ mod tests {
         let other = Key("cd".repeat(32));
         fs::write(&path, encode(&other, "kind: ConfigMap\n")).unwrap();
         assert_eq!(cache.get(What::Render, &k), None, "another key's entry");
-        cache.put(&k, "kind: ConfigMap\n");
+        cache.put(What::Render, &k, "kind: ConfigMap\n");
         assert_eq!(
             cache.get(What::Render, &k).as_deref(),
             Some("kind: ConfigMap\n")

@@ -96,16 +96,42 @@ impl fmt::Display for Reason {
 }
 
 /// For each Application (by index into `apps`) whose inputs changed, why; in `apps`' order.
+#[cfg(test)]
 pub fn affected(root: &Path, apps: &[Application], files: &[String]) -> Vec<(usize, Vec<Reason>)> {
-    let changed: BTreeSet<&str> = files.iter().map(String::as_str).collect();
-    // Each ApplicationSet's shared inputs and each chart's changed files are worked out once.
-    let mut appset_inputs: BTreeMap<&str, Vec<Reason>> = BTreeMap::new();
-    let mut chart_changes: BTreeMap<&str, Vec<Reason>> = BTreeMap::new();
-    let mut selected = Vec::new();
-    for (i, app) in apps.iter().enumerate() {
-        let mut reasons = appset_inputs
-            .entry(app.appset.as_str())
-            .or_insert_with(|| shared_inputs(root, &app.appset, &changed))
+    let mut selector = Selector::new(root, files);
+    apps.iter()
+        .enumerate()
+        .filter_map(|(i, app)| Some((i, selector.reasons(app)?)))
+        .collect()
+}
+
+/// Decides one Application at a time whether its inputs changed, so that a caller can select
+/// from a stream of Applications without holding them all. Each ApplicationSet's shared inputs
+/// and each chart's changed files are worked out once.
+pub struct Selector<'a> {
+    root: &'a Path,
+    changed: BTreeSet<&'a str>,
+    appset_inputs: BTreeMap<String, Vec<Reason>>,
+    chart_changes: BTreeMap<String, Vec<Reason>>,
+}
+
+impl<'a> Selector<'a> {
+    pub fn new(root: &'a Path, files: &'a [String]) -> Selector<'a> {
+        Selector {
+            root,
+            changed: files.iter().map(String::as_str).collect(),
+            appset_inputs: BTreeMap::new(),
+            chart_changes: BTreeMap::new(),
+        }
+    }
+
+    /// Why `app` is selected, or `None` when none of its inputs changed.
+    pub fn reasons(&mut self, app: &Application) -> Option<Vec<Reason>> {
+        let changed = &self.changed;
+        let mut reasons = self
+            .appset_inputs
+            .entry(app.appset.clone())
+            .or_insert_with(|| shared_inputs(self.root, &app.appset, changed))
             .clone();
         if changed.contains(app.component_file.as_str()) {
             reasons.push(Reason::ComponentFile(app.component_file.clone()));
@@ -117,8 +143,8 @@ pub fn affected(root: &Path, apps: &[Application], files: &[String]) -> Vec<(usi
         }
         if !app.chart.is_empty() {
             reasons.extend(
-                chart_changes
-                    .entry(app.chart.as_str())
+                self.chart_changes
+                    .entry(app.chart.clone())
                     .or_insert_with(|| {
                         changed
                             .iter()
@@ -130,12 +156,9 @@ pub fn affected(root: &Path, apps: &[Application], files: &[String]) -> Vec<(usi
                     .cloned(),
             );
         }
-        if !reasons.is_empty() {
-            reasons.dedup();
-            selected.push((i, reasons));
-        }
+        reasons.dedup();
+        (!reasons.is_empty()).then_some(reasons)
     }
-    selected
 }
 
 /// The changed inputs every Application of the ApplicationSet `appset` shares: the file itself,

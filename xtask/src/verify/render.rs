@@ -112,7 +112,7 @@ pub fn render_all(
                             helm_runs.fetch_add(1, Ordering::Relaxed);
                             let result = helm::template(&sh, helm, render);
                             if let (Some(cache), Some(key), Ok(manifests)) = (cache, key, &result) {
-                                cache.put(key, manifests);
+                                cache.put(What::Render, key, manifests);
                             }
                             result
                         }

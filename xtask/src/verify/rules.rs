@@ -27,24 +27,85 @@ pub use values::effective_values;
 /// not YAML, so only the secret patterns look at them.
 const TREE_DIRS: [&str; 4] = ["argocd", "config", "environments", "sources"];
 
-/// Whole-tree rules (cheap; always run everywhere).
+/// Whole-tree rules (cheap; always run everywhere), on the tree and `apps` at once.
+#[cfg(test)]
 pub fn check(root: &Path, apps: &[Application]) -> Vec<Problem> {
-    // Drift compares every generated file's documents with what the scaffolder writes; it runs as
-    // the tree is read, so that only the documents the other rules read stay parsed.
-    let mut problems = Vec::new();
-    let tree = Tree::load_checking(root, &mut |file| problems.extend(drift::check_file(file)));
-    let components = component::Component::all(&tree);
-    problems.extend(tree.unreadable.iter().cloned());
-    problems.extend(yaml::check(&tree));
-    problems.extend(component::check(&tree, &components));
-    problems.extend(application_names(&tree, apps));
-    problems.extend(component::rollout_phases(&tree, &components, apps));
-    problems.extend(values::orphans(&tree, &components, apps));
-    problems.extend(values::image_policy(root, apps));
-    problems.extend(secrets::literals(&tree));
-    problems.sort();
-    problems.dedup();
+    let ((), problems) = with_checker(root, |checker| {
+        checker.applications(apps);
+        Ok(())
+    })
+    .expect("the closure does not fail");
     problems
+}
+
+/// Runs the whole-tree rules that read only the tree, then `f` with a [`Checker`] for the rules
+/// that need the generated Applications too, fed a chunk at a time; returns what `f` returned and
+/// every problem found.
+///
+/// The rules on one file run as the tree is read; what the rules across files need of each is
+/// noted then ([`component::Components`]), and each file's text and documents are let go (but
+/// the ApplicationSets'): with thousands of components, holding every file was most of the
+/// rules' memory.
+pub fn with_checker<R>(
+    root: &Path,
+    f: impl FnOnce(&mut Checker) -> anyhow::Result<R>,
+) -> anyhow::Result<(R, Vec<Problem>)> {
+    let mut problems = Vec::new();
+    let mut components = component::Components::default();
+    let tree = Tree::load_checking(root, &mut |file| {
+        problems.extend(drift::check_file(file));
+        problems.extend(yaml::check(file));
+        problems.extend(component::check(root, file, &mut components));
+        problems.extend(secrets::literals(file));
+    });
+    problems.extend(tree.unreadable.iter().cloned());
+    problems.extend(components.smoke_workloads());
+    let mut checker = Checker {
+        steps: component::RolloutSteps::of(&tree),
+        tree: &tree,
+        components: &components,
+        problems,
+        read: vec![false; tree.files.len()],
+        image: Vec::new(),
+    };
+    let result = f(&mut checker)?;
+    Ok((result, checker.finish()))
+}
+
+/// The whole-tree rules on the generated Applications, which it is fed a chunk at a time and
+/// does not keep: of them it keeps only which files they read and the problems found.
+pub struct Checker<'t> {
+    tree: &'t Tree<'t>,
+    components: &'t component::Components,
+    steps: component::RolloutSteps,
+    problems: Vec<Problem>,
+    /// Per file of the tree: whether an Application reads it (for `orphan-values`).
+    read: Vec<bool>,
+    /// `image-policy` findings with their Application, grouped once at the end.
+    image: Vec<(Problem, String)>,
+}
+
+impl Checker<'_> {
+    pub fn applications(&mut self, apps: &[Application]) {
+        let root = self.tree.root;
+        self.problems.extend(application_names(root, apps));
+        self.problems
+            .extend(component::rollout_phases(root, &self.steps, apps));
+        values::mark_read(self.tree, apps, &mut self.read);
+        self.image.extend(values::image_policy_found(root, apps));
+    }
+
+    fn finish(mut self) -> Vec<Problem> {
+        self.problems
+            .extend(values::orphans(self.tree, self.components, &self.read));
+        self.problems.extend(super::problem::group_by_application(
+            self.image,
+            super::problem::Naming::After,
+        ));
+        self.problems.sort();
+        self.problems.dedup();
+        self.problems
+    }
 }
 
 /// Rules on one Application's rendered manifests (multi-document YAML from helm template).
@@ -57,13 +118,12 @@ pub fn check_rendered(app: &Application, manifests: &str) -> Vec<Problem> {
 
 /// `application-name`: the generated names must be DNS-1123 labels within 63 characters, because
 /// Argo CD copies them into the `app.kubernetes.io/instance` label. Duplicates are discovery's.
-fn application_names(tree: &Tree, apps: &[Application]) -> Vec<Problem> {
+fn application_names(root: &Path, apps: &[Application]) -> Vec<Problem> {
     apps.iter()
         .filter_map(|app| {
             let rule = check_dns_label(&app.name).err()?;
-            let line = tree
-                .file(&app.component_file)
-                .map_or(0, |f| yaml::line_of_path(&f.text, &["name"]));
+            let text = std::fs::read_to_string(root.join(&app.component_file)).unwrap_or_default();
+            let line = yaml::line_of_path(&text, &["name"]);
             Some(Problem::new(
                 &app.component_file,
                 line,
@@ -139,10 +199,11 @@ impl<'a> Tree<'a> {
                         let mut file = SourceFile { path, text, docs };
                         if let Some(check) = check.as_mut() {
                             check(&file);
-                            if let (false, Some(Ok(docs))) =
-                                (keeps_documents(&file.path), &mut file.docs)
-                            {
-                                *docs = Vec::new();
+                            if !keeps_documents(&file.path) {
+                                file.text = String::new();
+                                if let Some(Ok(docs)) = &mut file.docs {
+                                    *docs = Vec::new();
+                                }
                             }
                         }
                         files.push(file);
@@ -171,11 +232,11 @@ impl<'a> Tree<'a> {
         }
     }
 
-    pub fn file(&self, path: &str) -> Option<&SourceFile> {
+    /// The position of `path` in [`Tree::files`].
+    pub fn index(&self, path: &str) -> Option<usize> {
         self.files
             .binary_search_by(|f| f.path.as_str().cmp(path))
             .ok()
-            .map(|i| &self.files[i])
     }
 
     /// The files under a folder (a repository path without the trailing '/').
@@ -184,18 +245,13 @@ impl<'a> Tree<'a> {
             .iter()
             .filter(move |f| f.path.strip_prefix(dir).is_some_and(|r| r.starts_with('/')))
     }
-
-    pub fn yaml_files(&self) -> impl Iterator<Item = &SourceFile> {
-        self.files.iter().filter(|f| f.is_yaml())
-    }
 }
 
-/// The files whose parsed documents the rules after [`Tree::load_checking`] read: the
-/// ApplicationSets (rollout steps) and the component files.
+/// The files whose text and parsed documents the rules after [`Tree::load_checking`] read: the
+/// ApplicationSets (rollout steps).
 fn keeps_documents(path: &str) -> bool {
-    let under = |dir: &str| path.strip_prefix(dir).is_some_and(|r| r.starts_with('/'));
-    under(crate::layout::APPSETS_DIR)
-        || (under(crate::layout::COMPONENTS_DIR) && path.ends_with("/component.yaml"))
+    path.strip_prefix(crate::layout::APPSETS_DIR)
+        .is_some_and(|r| r.starts_with('/'))
 }
 
 /// YAML that Argo CD or Helm reads as data: everything `.yaml`/`.yml` under the tree except a

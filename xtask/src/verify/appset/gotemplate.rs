@@ -12,7 +12,6 @@ use std::path::Path;
 use std::sync::atomic::Ordering;
 
 use anyhow::{Context, Result};
-use serde_json::Value as Json;
 use xshell::Shell;
 
 use crate::helm;
@@ -266,10 +265,9 @@ const MIN_BATCH_SETS: usize = 256;
 /// limit, on as many threads as there are cores (a helm run uses one); the results come back in
 /// the order of `sets`, and the first batch that cannot parse a template decides the outcome.
 ///
-/// With a `cache`, the results of a run are stored as one entry (the key: helm's version and the
-/// templates), mapping each set to its strings: the next run sends only new or changed sets to
-/// helm. One entry rather than one per set, because creating thousands of small files costs more
-/// than rendering them on some file systems; rewritten whenever a set was missing or is gone.
+/// With a `cache`, each set's strings are one entry, keyed by helm's version, the templates and
+/// the set: a run sends only new or changed sets to helm, and a caller that renders the sets a
+/// chunk at a time reads and writes only that chunk's entries, never the whole ApplicationSet's.
 pub fn render(
     sh: &Shell,
     helm: &Path,
@@ -279,7 +277,7 @@ pub fn render(
 ) -> Result<Outcome> {
     let cache = cache.filter(|_| templates.iter().all(|t| deterministic(t)));
     let mut results: Vec<Option<Result<Vec<String>, Failure>>> = vec![None; sets.len()];
-    let mut stored = None;
+    let mut keys = Vec::new();
     if let Some(cache) = cache {
         let mut fields = vec![
             b"appset-templates".as_slice(),
@@ -287,41 +285,20 @@ pub fn render(
             KEY_HELPER.as_bytes(),
         ];
         fields.extend(templates.iter().map(|t| t.as_bytes()));
-        let key = Key::of(&fields);
-        let set_keys: Vec<String> = sets
+        let templates_key = Key::of(&fields);
+        keys = sets
             .iter()
-            .map(|set| Key::of(&[set.as_bytes()]).as_str().to_owned())
+            .map(|set| Key::of(&[templates_key.as_str().as_bytes(), set.as_bytes()]))
             .collect();
-        let mut packed: HashMap<String, Vec<String>> = cache
-            .read(&key)
-            .and_then(|text| serde_json::from_str(&text).ok())
-            .unwrap_or_default();
-        let current: std::collections::HashSet<&str> =
-            set_keys.iter().map(String::as_str).collect();
-        let stale = packed.keys().any(|k| !current.contains(k.as_str()));
-        drop(current);
-        // Moved out of the pack for the last set that reads an entry (cloned for an identical set
-        // before it): with thousands of sets, a copy of every rendered string doubled the peak.
-        let mut readers: HashMap<&str, usize> = HashMap::new();
-        for set_key in &set_keys {
-            *readers.entry(set_key.as_str()).or_default() += 1;
-        }
-        for (result, set_key) in results.iter_mut().zip(&set_keys) {
-            let left = readers.get_mut(set_key.as_str()).expect("counted above");
-            *left -= 1;
-            let strings = match *left {
-                0 => packed.remove(set_key),
-                _ => packed.get(set_key).cloned(),
-            };
-            *result = strings
+        for (result, key) in results.iter_mut().zip(&keys) {
+            *result = cache
+                .read(What::Discovery, key)
+                .and_then(|text| serde_json::from_str::<Vec<String>>(&text).ok())
                 .filter(|strings| strings.len() == templates.len())
                 .map(Ok);
         }
-        drop(readers);
-        drop(packed);
         let hits = results.iter().filter(|r| r.is_some()).count();
         cache.count(What::Discovery, hits, sets.len() - hits);
-        stored = Some((cache, key, set_keys, stale));
     }
     let missing: Vec<usize> = (0..sets.len()).filter(|&i| results[i].is_none()).collect();
     let to_render: Vec<&Params> = missing.iter().map(|&i| sets[i]).collect();
@@ -329,32 +306,15 @@ pub fn render(
         Outcome::Rendered(rendered) => rendered,
         unparsable @ Outcome::Unparsable(_) => return Ok(unparsable),
     };
-    for (i, result) in missing.iter().zip(rendered) {
-        results[*i] = Some(result);
-    }
-    if let Some((cache, key, set_keys, stale)) = stored {
-        if !missing.is_empty() || stale {
-            // A failure is not stored: it is rendered, and reported, again every time. The JSON
-            // object is written straight from the results (an identical set once), not from a
-            // copy of every string.
-            let mut pack = String::from("{");
-            let mut packed = std::collections::HashSet::new();
-            for (k, r) in set_keys.iter().zip(&results) {
-                if let Some(Ok(strings)) = r {
-                    if packed.insert(k.as_str()) {
-                        if pack.len() > 1 {
-                            pack.push(',');
-                        }
-                        pack.push_str(&Json::from(k.as_str()).to_string());
-                        pack.push(':');
-                        pack.push_str(&serde_json::to_string(strings).unwrap_or_default());
-                    }
-                }
-            }
-            pack.push('}');
-            drop(packed);
-            cache.put(&key, &pack);
+    for (&i, result) in missing.iter().zip(rendered) {
+        if let (Some(cache), Ok(strings)) = (cache, &result) {
+            cache.put(
+                What::Discovery,
+                &keys[i],
+                &serde_json::to_string(strings).unwrap_or_default(),
+            );
         }
+        results[i] = Some(result);
     }
     Ok(Outcome::Rendered(
         results

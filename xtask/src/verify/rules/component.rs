@@ -3,6 +3,7 @@
 //! `chart-path`, `smoke-workload` and `rollout-phase`.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
 
 use serde_yaml::{Mapping, Value};
 
@@ -54,20 +55,23 @@ pub struct Component<'t> {
 }
 
 impl<'t> Component<'t> {
-    pub fn all(tree: &'t Tree) -> Vec<Component<'t>> {
-        tree.under(layout::COMPONENTS_DIR)
-            .filter(|f| f.path.ends_with("/component.yaml"))
-            .map(|file| {
-                let relative = &file.path[layout::COMPONENTS_DIR.len() + 1..];
-                let mut folders: Vec<&str> = relative.split('/').collect();
-                folders.pop();
-                Component {
-                    file,
-                    doc: file.doc().and_then(Value::as_mapping),
-                    folders,
-                }
-            })
-            .collect()
+    /// The component of `file`, when it is a component file (`component.yaml` under the
+    /// components folder).
+    pub fn of(file: &'t SourceFile) -> Option<Component<'t>> {
+        let relative = file
+            .path
+            .strip_prefix(layout::COMPONENTS_DIR)?
+            .strip_prefix('/')?;
+        if !file.path.ends_with("/component.yaml") {
+            return None;
+        }
+        let mut folders: Vec<&str> = relative.split('/').collect();
+        folders.pop();
+        Some(Component {
+            file,
+            doc: file.doc().and_then(Value::as_mapping),
+            folders,
+        })
     }
 
     pub fn str(&self, key: &str) -> Option<&'t str> {
@@ -93,36 +97,83 @@ impl<'t> Component<'t> {
     }
 }
 
-pub fn check(tree: &Tree, components: &[Component]) -> Vec<Problem> {
-    let mut problems = Vec::new();
-    let names: BTreeSet<&str> = components.iter().filter_map(Component::name).collect();
-    for c in components {
-        let Some(doc) = c.file.doc().filter(|d| !d.is_null()) else {
-            // Unparseable files are yaml-parse's; an empty one yields no parameters at all.
-            if matches!(c.file.docs, Some(Ok(_))) {
-                problems.push(c.problem(
-                    0,
-                    "component-schema",
-                    "is empty; the git files generator turns it into an Application without a name (missingkey=error fails the whole ApplicationSet): write the component's fields or delete the file".to_owned(),
-                ));
-            }
-            continue;
+/// What the rules across component files need of each, kept as the tree is read so that the
+/// files themselves can be let go: the names (for `smoke-workload`), the smokes, and each
+/// component's domain and name (for `orphan-values`).
+#[derive(Default)]
+pub struct Components {
+    names: BTreeSet<String>,
+    /// Each smoke's file, the line of its name, and its name.
+    smokes: Vec<(String, usize, String)>,
+    /// Each component's domain and name, when it has both.
+    pub ids: Vec<(String, String)>,
+}
+
+impl Components {
+    fn add(&mut self, c: &Component) {
+        let Some(name) = c.name() else {
+            return;
         };
-        let Some(doc) = doc.as_mapping() else {
+        self.names.insert(name.to_owned());
+        if name.ends_with("-smoke") {
+            self.smokes
+                .push((c.file.path.clone(), c.line(&["name"]), name.to_owned()));
+        }
+        if let Some(domain) = c.str("domain") {
+            self.ids.push((domain.to_owned(), name.to_owned()));
+        }
+    }
+
+    /// `smoke-workload`: a smoke without its workload tests nothing.
+    pub fn smoke_workloads(&self) -> Vec<Problem> {
+        self.smokes
+            .iter()
+            .filter_map(|(path, line, name)| {
+                let workload = name.strip_suffix("-smoke")?;
+                (!self.names.contains(workload)).then(|| {
+                    Problem::new(
+                        path,
+                        *line,
+                        "smoke-workload",
+                        format!("the smoke {name} has no workload component {workload}; scaffold the workload (cargo xtask scaffold-primitive --with-smoke) or delete the smoke"),
+                    )
+                })
+            })
+            .collect()
+    }
+}
+
+/// The rules of one component file, which it notes in `components` for the rules across them.
+pub fn check(root: &Path, file: &SourceFile, components: &mut Components) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    let Some(c) = Component::of(file) else {
+        return problems;
+    };
+    components.add(&c);
+    let Some(doc) = c.file.doc().filter(|d| !d.is_null()) else {
+        // Unparseable files are yaml-parse's; an empty one yields no parameters at all.
+        if matches!(c.file.docs, Some(Ok(_))) {
             problems.push(c.problem(
                 0,
                 "component-schema",
-                "must be one YAML mapping of the component's fields (SPEC section 3); a list or a scalar makes the git files generator emit other parameter sets".to_owned(),
+                "is empty; the git files generator turns it into an Application without a name (missingkey=error fails the whole ApplicationSet): write the component's fields or delete the file".to_owned(),
             ));
-            continue;
-        };
-        schema(c, doc, &mut problems);
-        location(c, &mut problems);
-        chart_path(tree, c, &mut problems);
-        if c.is_primitive() {
-            primitive(c, &mut problems);
         }
-        smoke_workload(c, &names, &mut problems);
+        return problems;
+    };
+    let Some(doc) = doc.as_mapping() else {
+        problems.push(c.problem(
+            0,
+            "component-schema",
+            "must be one YAML mapping of the component's fields (SPEC section 3); a list or a scalar makes the git files generator emit other parameter sets".to_owned(),
+        ));
+        return problems;
+    };
+    schema(&c, doc, &mut problems);
+    location(&c, &mut problems);
+    chart_path(root, &c, &mut problems);
+    if c.is_primitive() {
+        primitive(&c, &mut problems);
     }
     problems
 }
@@ -349,7 +400,7 @@ fn location(c: &Component, problems: &mut Vec<Problem>) {
 }
 
 /// `chart-path`: a folder under sources/charts/ holding a Chart.yaml.
-fn chart_path(tree: &Tree, c: &Component, problems: &mut Vec<Problem>) {
+fn chart_path(root: &Path, c: &Component, problems: &mut Vec<Problem>) {
     let Some(path) = c.doc.and_then(|d| d.get("chart")?.get("path")?.as_str()) else {
         return;
     };
@@ -365,10 +416,11 @@ fn chart_path(tree: &Tree, c: &Component, problems: &mut Vec<Problem>) {
             .all(|s| !s.is_empty() && s != "." && s != "..");
     let message = if !inside {
         format!("chart.path \"{path}\" must be a folder under {}/ (a repository path without ./, .. or a trailing /)", layout::CHARTS_DIR)
-    } else if !tree.root.join(path).join("Chart.yaml").is_file() {
-        let charts: Vec<String> = tree
-            .under(layout::CHARTS_DIR)
-            .filter_map(|f| f.path.strip_suffix("/Chart.yaml").map(str::to_owned))
+    } else if !root.join(path).join("Chart.yaml").is_file() {
+        let charts: Vec<String> = layout::files_under(root, layout::CHARTS_DIR)
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|f| f.strip_suffix("/Chart.yaml").map(str::to_owned))
             .collect();
         let near = super::closest(path, charts.iter().map(String::as_str))
             .map(|c| format!("; did you mean {c}?"))
@@ -461,48 +513,41 @@ fn primitive(c: &Component, problems: &mut Vec<Problem>) {
     }
 }
 
-/// `smoke-workload`: a smoke without its workload tests nothing.
-fn smoke_workload(c: &Component, names: &BTreeSet<&str>, problems: &mut Vec<Problem>) {
-    let Some(name) = c.name() else {
-        return;
-    };
-    let Some(workload) = name.strip_suffix("-smoke") else {
-        return;
-    };
-    if !names.contains(workload) {
-        problems.push(c.problem(
-            c.line(&["name"]),
-            "smoke-workload",
-            format!("the smoke {name} has no workload component {workload}; scaffold the workload (cargo xtask scaffold-primitive --with-smoke) or delete the smoke"),
-        ));
+/// The RollingSync steps of each ApplicationSet that has them, by file.
+pub struct RolloutSteps(BTreeMap<String, Vec<Step>>);
+
+impl RolloutSteps {
+    pub fn of(tree: &Tree) -> RolloutSteps {
+        RolloutSteps(
+            tree.under(layout::APPSETS_DIR)
+                .filter_map(|f| Some((f.path.clone(), rolling_steps(f.doc()?)?)))
+                .collect(),
+        )
     }
 }
 
 /// `rollout-phase`: with RollingSync, an Application whose rollout-phase label matches no step
-/// is never synced.
-pub fn rollout_phases(tree: &Tree, components: &[Component], apps: &[Application]) -> Vec<Problem> {
+/// is never synced. The phase is the Application's label, else its component's `rolloutPhase`
+/// (read from the file then: the components are not kept).
+pub fn rollout_phases(root: &Path, steps: &RolloutSteps, apps: &[Application]) -> Vec<Problem> {
     let mut problems = Vec::new();
     let mut seen = BTreeSet::new();
-    let steps: BTreeMap<&str, Vec<Step>> = tree
-        .under(layout::APPSETS_DIR)
-        .filter_map(|f| Some((f.path.as_str(), rolling_steps(f.doc()?)?)))
-        .collect();
     for app in apps {
-        let Some(steps) = steps.get(app.appset.as_str()) else {
+        let Some(steps) = steps.0.get(app.appset.as_str()) else {
             continue;
         };
-        let component = components
-            .iter()
-            .find(|c| c.file.path == app.component_file);
-        let Some(phase) = app
-            .labels
-            .get("rollout-phase")
-            .map(String::as_str)
-            .or_else(|| component?.str("rolloutPhase"))
-        else {
-            continue;
+        let text = || std::fs::read_to_string(root.join(&app.component_file)).unwrap_or_default();
+        let phase = match app.labels.get("rollout-phase") {
+            Some(phase) => phase.clone(),
+            None => {
+                let doc: Option<Value> = serde_yaml::from_str(&text()).ok();
+                match doc.as_ref().and_then(|d| d.get("rolloutPhase")?.as_str()) {
+                    Some(phase) => phase.to_owned(),
+                    None => continue,
+                }
+            }
         };
-        if steps.iter().any(|s| s.matches(phase))
+        if steps.iter().any(|s| s.matches(&phase))
             || !seen.insert((&app.component_file, &app.appset))
         {
             continue;
@@ -513,10 +558,9 @@ pub fn rollout_phases(tree: &Tree, components: &[Component], apps: &[Application
             .filter(|e| e.operator == "In")
             .flat_map(|e| e.values.iter().map(String::as_str))
             .collect();
-        let line = component.map_or(0, |c| c.line(&["rolloutPhase"]));
         problems.push(Problem::new(
             &app.component_file,
-            line,
+            line_of_path(&text(), &["rolloutPhase"]),
             "rollout-phase",
             format!(
                 "rolloutPhase \"{phase}\" matches no RollingSync step of {} (phases: {}); an Application no step matches is never synced: use one of them or add a step",

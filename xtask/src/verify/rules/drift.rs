@@ -21,7 +21,11 @@ const FIX: &str = "re-run `cargo xtask scaffold-primitive` with the recorded inp
 
 #[cfg(test)]
 pub fn check(tree: &super::Tree) -> Vec<Problem> {
-    tree.yaml_files().filter_map(check_file).collect()
+    tree.files
+        .iter()
+        .filter(|f| f.is_yaml())
+        .filter_map(check_file)
+        .collect()
 }
 
 pub fn check_file(file: &SourceFile) -> Option<Problem> {

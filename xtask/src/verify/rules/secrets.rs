@@ -19,7 +19,7 @@
 use serde_yaml::Value;
 
 use super::yaml::{scan, Key};
-use super::{Application, Problem, Tree};
+use super::{Application, Problem, SourceFile};
 
 const CREDENTIAL_SUFFIXES: [&str; 8] = [
     "password",
@@ -34,9 +34,10 @@ const CREDENTIAL_SUFFIXES: [&str; 8] = [
 /// Names a Secret object (by name), although it ends like a credential.
 const SECRET_NAME_SUFFIXES: [&str; 1] = ["existingsecret"];
 
-pub fn literals(tree: &Tree) -> Vec<Problem> {
+/// `secret-literal` on one file of the tree.
+pub fn literals(file: &SourceFile) -> Vec<Problem> {
     let mut problems = Vec::new();
-    for file in &tree.files {
+    {
         for (index, line) in file.text.lines().enumerate() {
             for what in token_kinds(line) {
                 problems.push(Problem::new(

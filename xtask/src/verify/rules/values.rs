@@ -11,7 +11,7 @@ use crate::clusters::{self, Cluster};
 use crate::layout;
 use crate::primitive::ImageRef;
 
-use super::component::Component;
+use super::component::Components;
 use super::yaml::line_of_path;
 use super::{Application, Problem, Tree};
 
@@ -111,8 +111,9 @@ fn origin<'l>(layers: &'l [Rc<Layer>], path: &[&str]) -> Option<&'l Layer> {
 }
 
 /// `image-policy`: a set `image.ref` is digest-pinned; an enabled primitive or smoke on one of the
-/// scaffolder's charts has one.
-pub fn image_policy(root: &Path, apps: &[Application]) -> Vec<Problem> {
+/// scaffolder's charts has one. Each problem comes with the Application it was found in, not yet
+/// grouped: the caller checks the Applications a chunk at a time and groups them once at the end.
+pub fn image_policy_found(root: &Path, apps: &[Application]) -> Vec<(Problem, String)> {
     let mut found = Vec::new();
     let mut read = Read::new();
     // How many Applications still read each file: a file is let go after its last reader, so that
@@ -198,12 +199,23 @@ pub fn image_policy(root: &Path, apps: &[Application]) -> Vec<Problem> {
             ));
         }
     }
-    crate::verify::problem::group_by_application(found, crate::verify::problem::Naming::After)
+    found
+}
+
+/// Marks in `read` (one flag per file of the tree) the files the Applications read: what
+/// [`orphans`] needs of them, so that the Applications can be let go a chunk at a time.
+pub fn mark_read(tree: &Tree, apps: &[Application], read: &mut [bool]) {
+    for file in apps.iter().flat_map(|a| a.value_files.iter()) {
+        if let Some(i) = tree.index(file) {
+            read[i] = true;
+        }
+    }
 }
 
 /// `orphan-values`: value files and node profiles nothing reads. Argo CD skips missing value
-/// files, so a misspelt file name deploys nothing and says nothing.
-pub fn orphans(tree: &Tree, components: &[Component], apps: &[Application]) -> Vec<Problem> {
+/// files, so a misspelt file name deploys nothing and says nothing. `read` holds the files the
+/// Applications read ([`mark_read`]).
+pub fn orphans(tree: &Tree, components: &Components, read: &[bool]) -> Vec<Problem> {
     let entries: Vec<Cluster> = tree
         .under(CLUSTERS_DIR)
         .filter(|f| f.is_yaml())
@@ -211,29 +223,46 @@ pub fn orphans(tree: &Tree, components: &[Component], apps: &[Application]) -> V
         .flatten()
         .collect();
     // Every path an Application reads, and the paths every env entry (the local one too) would
-    // read for every component.
-    let mut expected: BTreeSet<String> = apps
-        .iter()
-        .flat_map(|a| a.value_files.iter().cloned())
-        .collect();
-    for entry in &entries {
-        for c in components {
-            if let (Some(domain), Some(name)) = (c.str("domain"), c.name()) {
-                expected.extend(layout::value_layers(entry, domain, name));
+    // read for every component: the convention's paths, made one component at a time.
+    let mut expected = read.to_vec();
+    let convention = |each: &mut dyn FnMut(String)| {
+        for entry in &entries {
+            for (domain, name) in &components.ids {
+                layout::value_layers(entry, domain, name)
+                    .into_iter()
+                    .for_each(&mut *each);
             }
         }
-    }
+    };
+    convention(&mut |path| {
+        if let Some(i) = tree.index(&path) {
+            expected[i] = true;
+        }
+    });
     let mut problems = Vec::new();
-    let candidates = tree
+    let candidates: Vec<&str> = tree
         .under("sources/values/_shared")
         .chain(tree.under("sources/values/env"))
-        .filter(|f| f.is_yaml() && !expected.contains(&f.path));
-    for file in candidates {
-        let near = super::closest(&file.path, expected.iter().map(String::as_str))
+        .filter(|f| f.is_yaml() && !tree.index(&f.path).is_some_and(|i| expected[i]))
+        .map(|f| f.path.as_str())
+        .collect();
+    // The near misses are looked for only when there is an orphan: among the paths the
+    // convention expects, present or not.
+    let mut near_misses = BTreeSet::new();
+    if !candidates.is_empty() {
+        convention(&mut |path| {
+            near_misses.insert(path);
+        });
+        for (file, _) in tree.files.iter().zip(read).filter(|(_, read)| **read) {
+            near_misses.insert(file.path.clone());
+        }
+    }
+    for path in candidates {
+        let near = super::closest(path, near_misses.iter().map(String::as_str))
             .map(|p| format!(" (did you mean {p}?)"))
             .unwrap_or_default();
         problems.push(Problem::new(
-            &file.path,
+            path,
             0,
             "orphan-values",
             format!(

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 
 use serde::Deserialize;
 
-use super::{Problem, Tree};
+use super::{Problem, SourceFile};
 
 /// Every document of a YAML text.
 pub fn parse_all(text: &str) -> Result<Vec<serde_yaml::Value>, serde_yaml::Error> {
@@ -20,11 +20,12 @@ pub fn parse_all(text: &str) -> Result<Vec<serde_yaml::Value>, serde_yaml::Error
         .collect()
 }
 
-pub fn check(tree: &Tree) -> Vec<Problem> {
+/// `yaml-parse` and `yaml-duplicate-key` on one file.
+pub fn check(file: &SourceFile) -> Vec<Problem> {
     let mut problems = Vec::new();
-    for file in tree.yaml_files() {
+    {
         let Some(Err(err)) = &file.docs else {
-            continue;
+            return problems;
         };
         let message = err.to_string();
         let serde_line = err.location().map_or(0, |l| l.line());
