@@ -158,6 +158,7 @@ pub struct Stats {
 
 pub fn run(sh: &Shell, flags: &Flags) -> Result<()> {
     let started = Instant::now();
+    one_malloc_arena();
     let format = if flags.json {
         Format::Json
     } else {
@@ -345,19 +346,36 @@ struct Stream<'a> {
 }
 
 impl Stream<'_> {
+    /// Runs discovery, feeding each chunk to the rules and, narrowed, to a render pool that
+    /// renders while discovery makes the next chunk.
     fn discover(&mut self, mut checker: Option<&mut rules::Checker>) -> Result<appset::Discovery> {
         let (sh, helm, root, cache) = (self.sh, self.helm, self.root, self.cache);
-        appset::discover_each(sh, helm, root, cache, &mut |chunk| {
-            if let Some(checker) = checker.as_deref_mut() {
-                let started = Instant::now();
-                checker.applications(&chunk);
-                self.rules += started.elapsed();
-            }
-            self.render(chunk)
-        })
+        let mut results = Rendered::default();
+        let collect = |order, app: &Application, result| results.add(order, app, result);
+        let (discovery, pooled) = render::pool(sh, helm, root, cache, collect, |submit| {
+            appset::discover_each(sh, helm, root, cache, &mut |chunk| {
+                if let Some(checker) = checker.as_deref_mut() {
+                    let started = Instant::now();
+                    checker.applications(&chunk);
+                    self.rules += started.elapsed();
+                }
+                let first = self.applications.len();
+                let apps = self.narrow(chunk);
+                submit.apps(first, apps);
+                crate::interrupt::check("rendering")
+            })
+        });
+        self.helm_renders += pooled.helm_runs;
+        self.renders += pooled.renders;
+        self.rendered += results.count;
+        self.problems.extend(results.problems);
+        self.failed.extend(results.failed);
+        discovery
     }
 
-    fn render(&mut self, mut apps: Vec<Application>) -> Result<()> {
+    /// The Applications of a chunk that `--env`, `--changed` and `--shard` keep, their names
+    /// noted for the report.
+    fn narrow(&mut self, mut apps: Vec<Application>) -> Vec<Application> {
         for app in &apps {
             if !self.envs_seen.contains(&app.env) {
                 self.envs_seen.push(app.env.clone());
@@ -381,36 +399,52 @@ impl Stream<'_> {
         if let Some(shard) = self.shard {
             apps.retain(|app| shard.contains(&app.name));
         }
-        let first = self.applications.len();
         self.applications
             .extend(apps.iter().map(|a| a.name.clone()));
-        let started = Instant::now();
-        let (root, problems, failed, rendered) = (
-            self.root,
-            &mut self.problems,
-            &mut self.failed,
-            &mut self.rendered,
-        );
-        self.helm_renders += render::render_all(
-            self.sh,
-            self.helm,
-            root,
-            &apps,
-            self.cache,
-            |app, result| match result {
-                Ok(manifests) => {
-                    *rendered += 1;
-                    problems.extend(conventions::check_rendered(app, &manifests));
-                }
-                Err(problem) => {
-                    let order = first + apps.iter().position(|a| a.name == app.name).unwrap_or(0);
-                    failed.push((order, problem, app.name.clone()));
-                }
-            },
-        );
-        self.renders += started.elapsed();
-        crate::interrupt::check("rendering")?;
-        Ok(())
+        apps
+    }
+}
+
+/// What the renders found, gathered as they finish.
+#[derive(Default)]
+struct Rendered {
+    count: usize,
+    problems: Vec<Problem>,
+    /// Failed renders: discovery's position, the problem and the Application.
+    failed: Vec<(usize, Problem, String)>,
+}
+
+impl Rendered {
+    fn add(&mut self, order: usize, app: &Application, result: Result<String, Problem>) {
+        match result {
+            Ok(manifests) => {
+                self.count += 1;
+                self.problems
+                    .extend(conventions::check_rendered(app, &manifests));
+            }
+            Err(problem) => self.failed.push((order, problem, app.name.clone())),
+        }
+    }
+}
+
+/// Makes glibc's malloc use one arena for every thread. By default each thread that allocates
+/// may get an arena of its own (up to 8 per core), and memory freed in one stays resident there:
+/// with the render workers of chunk after chunk, that alone raised the peak by a quarter at 6,000
+/// Applications. The threads spend their time waiting for helm, so sharing one arena costs
+/// nothing measurable.
+fn one_malloc_arena() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        /// `M_ARENA_MAX` of glibc's malloc.h.
+        const M_ARENA_MAX: std::ffi::c_int = -8;
+        extern "C" {
+            fn mallopt(param: std::ffi::c_int, value: std::ffi::c_int) -> std::ffi::c_int;
+        }
+        // SAFETY: mallopt only sets a tunable of glibc's allocator; it is called before verify
+        // starts its threads, and a refusal (0) leaves the default in place.
+        unsafe {
+            mallopt(M_ARENA_MAX, 1);
+        }
     }
 }
 

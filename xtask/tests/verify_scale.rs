@@ -829,3 +829,78 @@ fn discovery_renders_only_the_parameter_sets_that_changed() {
     assert_eq!(count(&changed, "discovery_cache_hits"), sets - envs as u64);
     assert_eq!(count(&repo.stats(&[]), "discovery_cache_misses"), 0);
 }
+
+#[test]
+fn an_interrupt_during_the_renders_stops_verify_promptly() {
+    // The render workers and discovery run at once; a Ctrl-C must stop both, not leave the
+    // producer waiting for a queue nobody drains.
+    let repo = Repo::new();
+    for chart in ["common/raw-manifests", "helm-test-jobs"] {
+        std::fs::write(
+            repo.path().join(format!(
+                "sources/charts/foundation/{chart}/templates/zz-slow.yaml"
+            )),
+            "{{- range until 8000000 }}{{ end }}\n",
+        )
+        .unwrap();
+    }
+    let child = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(["verify", "--no-cache"])
+        .current_dir(repo.path())
+        .env("AMEIDE_HELM", &repo.helm)
+        .env_remove("AMEIDE_CACHE_DIR")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    wait_for_a_render(pid);
+    let killed = Command::new("kill")
+        .args(["-INT", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    // A watchdog: a verify that hangs is killed after a minute, and the test then fails on
+    // the signal instead of hanging too.
+    let watchdog = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_secs(60));
+        let _ = Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .status();
+    });
+    let out = child.wait_with_output().unwrap();
+    drop(watchdog);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(code(&out), 1, "{stderr}");
+    assert!(stderr.contains("interrupted before"), "{stderr}");
+    assert!(
+        !stderr.contains("helm-render"),
+        "renders killed by the signal are no findings: {stderr}"
+    );
+}
+
+/// Waits until `pid` has a helm child rendering a chart of the repository (not discovery's helm
+/// runs), so that a signal lands while the render pool is busy.
+fn wait_for_a_render(pid: u32) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while std::time::Instant::now() < deadline {
+        for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+            let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+                continue;
+            };
+            let ppid = stat
+                .rsplit_once(") ")
+                .and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse::<u32>().ok());
+            let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+            let cmdline = String::from_utf8_lossy(&cmdline);
+            if ppid == Some(pid)
+                && cmdline.contains("template")
+                && cmdline.contains("sources/charts/")
+            {
+                return;
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    panic!("no render of {pid} appeared");
+}

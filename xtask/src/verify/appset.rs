@@ -783,26 +783,26 @@ fn sources_problems(app: &Application, sources: &[&Value]) -> Vec<Problem> {
 }
 
 /// The names generated so far, to find two Applications with the same name: Argo CD rejects the
-/// later one. Only the names are kept (with their component file, interned), not the
-/// Applications.
+/// later one. Of each Application only a digest of its name is kept, with the number of its
+/// component file: 20 bytes, however long the name.
 #[derive(Default)]
 struct Names {
-    /// Each name, with the index of the component file that generated it first.
-    seen: HashMap<Box<str>, u32>,
-    files: Vec<Box<str>>,
-    file_index: HashMap<Box<str>, u32>,
+    /// The first 16 bytes of each name's sha256 (equal digests are equal names, as the render
+    /// cache trusts too), with the number of the component file that generated it first.
+    seen: HashMap<[u8; 16], u32>,
+    /// The component files, numbered in the order first seen.
+    files: HashMap<Box<str>, u32>,
     /// (first component file, later one) to the names both generate.
     clashes: BTreeMap<(u32, u32), Vec<String>>,
 }
 
 impl Names {
     fn file(&mut self, file: &str) -> u32 {
-        if let Some(&i) = self.file_index.get(file) {
+        if let Some(&i) = self.files.get(file) {
             return i;
         }
         let i = u32::try_from(self.files.len()).expect("fewer than 4 billion component files");
-        self.files.push(file.into());
-        self.file_index.insert(file.into(), i);
+        self.files.insert(file.into(), i);
         i
     }
 
@@ -810,7 +810,8 @@ impl Names {
     fn keep_first(&mut self, apps: &mut Vec<Application>) {
         apps.retain(|app| {
             let later = self.file(&app.component_file);
-            match self.seen.get(app.name.as_str()) {
+            let digest = name_digest(&app.name);
+            match self.seen.get(&digest) {
                 Some(&first) => {
                     self.clashes
                         .entry((first, later))
@@ -819,7 +820,7 @@ impl Names {
                     false
                 }
                 None => {
-                    self.seen.insert(app.name.as_str().into(), later);
+                    self.seen.insert(digest, later);
                     true
                 }
             }
@@ -828,18 +829,24 @@ impl Names {
 
     /// One problem per pair of files, naming every Application they both generate.
     fn clashes(&self, root: &Path) -> Vec<Problem> {
+        let file = |number: u32| -> &str {
+            self.files
+                .iter()
+                .find_map(|(file, &n)| (n == number).then_some(&**file))
+                .expect("every number was given to a file")
+        };
         self.clashes
             .iter()
             .map(|(&(first, later), names)| {
-                let (first, later) = (&self.files[first as usize], &self.files[later as usize]);
-                let text = std::fs::read_to_string(root.join(&**later)).unwrap_or_default();
+                let (first, later) = (file(first), file(later));
+                let text = std::fs::read_to_string(root.join(later)).unwrap_or_default();
                 let (noun, verb, one) = if names.len() == 1 {
                     ("Application", "is", "one")
                 } else {
                     ("Applications", "are", "ones")
                 };
                 Problem::new(
-                    &**later,
+                    later,
                     line_of_key(&text, "name"),
                     RULE_DUPLICATE,
                     format!(
@@ -850,6 +857,12 @@ impl Names {
             })
             .collect()
     }
+}
+
+fn name_digest(name: &str) -> [u8; 16] {
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(name.as_bytes());
+    digest[..16].try_into().expect("a sha256 has 32 bytes")
 }
 
 /// A generator's parameter sets, produced on demand: a git files generator keeps only its file

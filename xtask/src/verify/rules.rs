@@ -175,9 +175,10 @@ impl<'a> Tree<'a> {
         Tree::read(root, None)
     }
 
-    /// Every file like `Tree::load`, handing each file to `check` as soon as it is read and then letting go of
-    /// the parsed documents the later rules do not read (see [`keeps_documents`]): with thousands
-    /// of generated files, holding every parsed tree was most of the whole-tree rules' memory.
+    /// Every file like `Tree::load`, handing each file to `check` as soon as it is read, then
+    /// keeping only what the later rules read: the paths they look up ([`read_after_checking`]),
+    /// and text and documents only of the ApplicationSets ([`keeps_documents`]). With thousands of
+    /// generated files, holding every file's text and parsed tree was most of the rules' memory.
     pub fn load_checking(root: &'a Path, check: &mut dyn FnMut(&SourceFile)) -> Tree<'a> {
         Tree::read(root, Some(check))
     }
@@ -199,6 +200,9 @@ impl<'a> Tree<'a> {
                         let mut file = SourceFile { path, text, docs };
                         if let Some(check) = check.as_mut() {
                             check(&file);
+                            if !read_after_checking(&file.path) {
+                                continue;
+                            }
                             if !keeps_documents(&file.path) {
                                 file.text = String::new();
                                 if let Some(Ok(docs)) = &mut file.docs {
@@ -245,6 +249,14 @@ impl<'a> Tree<'a> {
             .iter()
             .filter(move |f| f.path.strip_prefix(dir).is_some_and(|r| r.starts_with('/')))
     }
+}
+
+/// The files the rules after [`Tree::load_checking`] look up, by path: the value files and node
+/// profiles (`orphan-values`), the cluster files and the ApplicationSets. The others are not kept.
+fn read_after_checking(path: &str) -> bool {
+    ["sources/values/", "config/", "argocd/"]
+        .iter()
+        .any(|dir| path.starts_with(dir))
 }
 
 /// The files whose text and parsed documents the rules after [`Tree::load_checking`] read: the
