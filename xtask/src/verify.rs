@@ -12,6 +12,7 @@
 pub mod appset;
 pub mod cache;
 pub mod changed;
+pub mod names;
 pub mod problem;
 pub mod render;
 pub mod rules;
@@ -31,6 +32,7 @@ use crate::tools;
 
 use appset::Application;
 use changed::Reason;
+use names::NameList;
 use problem::Problem;
 
 #[derive(clap::Args, Debug)]
@@ -121,7 +123,7 @@ pub enum Format {
 /// What one run found.
 #[derive(Debug)]
 pub struct Report {
-    pub applications: Vec<String>,
+    pub applications: NameList,
     pub appsets: usize,
     pub rendered: usize,
     pub problems: Vec<Problem>,
@@ -198,7 +200,7 @@ pub fn run(sh: &Shell, flags: &Flags) -> Result<()> {
         in_env: 0,
         selected: Vec::new(),
         in_selection: 0,
-        applications: Vec::new(),
+        applications: NameList::default(),
         rendered: 0,
         helm_renders: 0,
         failed: Vec::new(),
@@ -334,7 +336,7 @@ struct Stream<'a> {
     /// Applications `--changed` selected (all in env without it): what `--shard` splits.
     in_selection: usize,
     /// The Applications rendered, in discovery's order.
-    applications: Vec<String>,
+    applications: NameList,
     rendered: usize,
     helm_renders: usize,
     /// Failed renders: discovery's position, the problem and the Application.
@@ -359,7 +361,7 @@ impl Stream<'_> {
                     checker.applications(&chunk);
                     self.rules += started.elapsed();
                 }
-                let first = self.applications.len();
+                let first = self.applications.count();
                 let apps = self.narrow(chunk);
                 submit.apps(first, apps);
                 crate::interrupt::check("rendering")
@@ -399,8 +401,9 @@ impl Stream<'_> {
         if let Some(shard) = self.shard {
             apps.retain(|app| shard.contains(&app.name));
         }
-        self.applications
-            .extend(apps.iter().map(|a| a.name.clone()));
+        for app in &apps {
+            self.applications.push(&app.name);
+        }
         apps
     }
 }
@@ -490,7 +493,7 @@ pub fn select_env(
 fn summary(report: &Report) -> String {
     let mut line = format!(
         "verify: {} from {}, {} rendered, {}",
-        count(report.applications.len(), "Application"),
+        count(report.applications.count(), "Application"),
         count(report.appsets, "ApplicationSet"),
         report.rendered,
         count(report.problems.len(), "problem")
@@ -566,7 +569,7 @@ fn github(report: &Report) -> String {
 /// them; without `--stats` the same tree always gives the same bytes.
 fn json(report: &Report) -> serde_json::Value {
     let mut out = json!({
-        "applications": report.applications,
+        "applications": report.applications.iter().collect::<Vec<_>>(),
         "problems": report.problems.iter().map(|p| json!({
             "path": p.path,
             "line": p.line,
@@ -663,7 +666,7 @@ mod tests {
 
     fn report(problems: Vec<Problem>) -> Report {
         Report {
-            applications: vec!["dev-a".into(), "staging-a".into()],
+            applications: ["dev-a", "staging-a"].into_iter().collect(),
             appsets: 1,
             rendered: 2,
             problems,

@@ -3,9 +3,13 @@
 //! Every ApplicationSet under `argocd/applicationsets/` is read, its generators are emulated over
 //! the working tree (git files and matrix, with the facts of SPEC section 4; list too), and its
 //! `template` and `templatePatch` are rendered with Go template semantics by helm's engine (Go
-//! text/template with sprig, like Argo CD's), one helm run per ApplicationSet. What Argo CD would
-//! refuse becomes a [`Problem`]; discovery then carries on with the rest, so that one run reports
-//! everything.
+//! text/template with sprig, like Argo CD's), in helm runs of many parameter sets each. What Argo
+//! CD would refuse becomes a [`Problem`]; discovery then carries on with the rest, so that one run
+//! reports everything.
+//!
+//! [`discover_each`] streams: the generators read their files when their sets are wanted, and the
+//! Applications are made and handed on [`CHUNK`] at a time, so that its memory does not grow with
+//! their number.
 
 mod glob;
 mod gotemplate;
@@ -20,6 +24,7 @@ use serde_yaml::{Mapping, Value};
 use xshell::Shell;
 
 use super::cache::Cache;
+use super::names::{digest, NameList};
 use super::problem::{line_of_key, Problem};
 use crate::layout;
 
@@ -69,6 +74,7 @@ fn sources(manifest: &Value) -> Vec<&Value> {
 #[derive(Debug, Default)]
 pub struct Discovery {
     /// In the order Argo CD generates them: ApplicationSet files sorted, then generator order.
+    /// Empty from [`discover_each`], which hands them on instead.
     pub applications: Vec<Application>,
     pub problems: Vec<Problem>,
     /// The ApplicationSet files read, sorted.
@@ -113,7 +119,7 @@ pub fn discover_cached(
 
 /// How many parameter sets discovery renders and hands on at a time: its memory is this many
 /// sets and Applications, however many the ApplicationSets generate.
-pub const CHUNK: usize = 512;
+pub const CHUNK: usize = 256;
 
 /// [`discover_cached`] as a stream: the Applications are handed to `on_chunk` at most [`CHUNK`]
 /// at a time, in Argo CD's order, and never held here, so that a caller that lets each chunk go
@@ -790,19 +796,23 @@ struct Names {
     /// The first 16 bytes of each name's sha256 (equal digests are equal names, as the render
     /// cache trusts too), with the number of the component file that generated it first.
     seen: HashMap<[u8; 16], u32>,
-    /// The component files, numbered in the order first seen.
-    files: HashMap<Box<str>, u32>,
+    /// The component files in the order first seen, and each one's number by a digest of its
+    /// path: no small allocation per file.
+    files: NameList,
+    file_numbers: HashMap<[u8; 16], u32>,
     /// (first component file, later one) to the names both generate.
     clashes: BTreeMap<(u32, u32), Vec<String>>,
 }
 
 impl Names {
     fn file(&mut self, file: &str) -> u32 {
-        if let Some(&i) = self.files.get(file) {
+        let number = digest(file);
+        if let Some(&i) = self.file_numbers.get(&number) {
             return i;
         }
-        let i = u32::try_from(self.files.len()).expect("fewer than 4 billion component files");
-        self.files.insert(file.into(), i);
+        let i = u32::try_from(self.files.count()).expect("fewer than 4 billion component files");
+        self.files.push(file);
+        self.file_numbers.insert(number, i);
         i
     }
 
@@ -810,8 +820,8 @@ impl Names {
     fn keep_first(&mut self, apps: &mut Vec<Application>) {
         apps.retain(|app| {
             let later = self.file(&app.component_file);
-            let digest = name_digest(&app.name);
-            match self.seen.get(&digest) {
+            let name = digest(&app.name);
+            match self.seen.get(&name) {
                 Some(&first) => {
                     self.clashes
                         .entry((first, later))
@@ -820,7 +830,7 @@ impl Names {
                     false
                 }
                 None => {
-                    self.seen.insert(digest, later);
+                    self.seen.insert(name, later);
                     true
                 }
             }
@@ -831,8 +841,7 @@ impl Names {
     fn clashes(&self, root: &Path) -> Vec<Problem> {
         let file = |number: u32| -> &str {
             self.files
-                .iter()
-                .find_map(|(file, &n)| (n == number).then_some(&**file))
+                .get(number as usize)
                 .expect("every number was given to a file")
         };
         self.clashes
@@ -857,12 +866,6 @@ impl Names {
             })
             .collect()
     }
-}
-
-fn name_digest(name: &str) -> [u8; 16] {
-    use sha2::Digest as _;
-    let digest = sha2::Sha256::digest(name.as_bytes());
-    digest[..16].try_into().expect("a sha256 has 32 bytes")
 }
 
 /// A generator's parameter sets, produced on demand: a git files generator keeps only its file

@@ -19,6 +19,7 @@ use std::path::Path;
 use crate::primitive::check_dns_label;
 
 use super::appset::Application;
+use super::names::NameList;
 use super::problem::Problem;
 
 pub use values::effective_values;
@@ -52,20 +53,31 @@ pub fn with_checker<R>(
 ) -> anyhow::Result<(R, Vec<Problem>)> {
     let mut problems = Vec::new();
     let mut components = component::Components::default();
-    let tree = Tree::load_checking(root, &mut |file| {
-        problems.extend(drift::check_file(file));
-        problems.extend(yaml::check(file));
-        problems.extend(component::check(root, file, &mut components));
-        problems.extend(secrets::literals(file));
+    let mut steps = component::RolloutSteps::default();
+    let mut index = Index {
+        root,
+        paths: NameList::default(),
+        yaml: Vec::new(),
+    };
+    let unreadable = read_each(root, &mut |file| {
+        problems.extend(drift::check_file(&file));
+        problems.extend(yaml::check(&file));
+        problems.extend(component::check(root, &file, &mut components));
+        problems.extend(secrets::literals(&file));
+        steps.add(&file);
+        if looked_up_later(&file.path) {
+            index.paths.push(&file.path);
+            index.yaml.push(file.is_yaml());
+        }
     });
-    problems.extend(tree.unreadable.iter().cloned());
+    problems.extend(unreadable);
     problems.extend(components.smoke_workloads());
     let mut checker = Checker {
-        steps: component::RolloutSteps::of(&tree),
-        tree: &tree,
+        index: &index,
         components: &components,
+        steps,
         problems,
-        read: vec![false; tree.files.len()],
+        read: vec![false; index.paths.count()],
         image: Vec::new(),
     };
     let result = f(&mut checker)?;
@@ -75,11 +87,11 @@ pub fn with_checker<R>(
 /// The whole-tree rules on the generated Applications, which it is fed a chunk at a time and
 /// does not keep: of them it keeps only which files they read and the problems found.
 pub struct Checker<'t> {
-    tree: &'t Tree<'t>,
+    index: &'t Index<'t>,
     components: &'t component::Components,
     steps: component::RolloutSteps,
     problems: Vec<Problem>,
-    /// Per file of the tree: whether an Application reads it (for `orphan-values`).
+    /// Per file of the index: whether an Application reads it (for `orphan-values`).
     read: Vec<bool>,
     /// `image-policy` findings with their Application, grouped once at the end.
     image: Vec<(Problem, String)>,
@@ -87,17 +99,17 @@ pub struct Checker<'t> {
 
 impl Checker<'_> {
     pub fn applications(&mut self, apps: &[Application]) {
-        let root = self.tree.root;
+        let root = self.index.root;
         self.problems.extend(application_names(root, apps));
         self.problems
             .extend(component::rollout_phases(root, &self.steps, apps));
-        values::mark_read(self.tree, apps, &mut self.read);
+        values::mark_read(self.index, apps, &mut self.read);
         self.image.extend(values::image_policy_found(root, apps));
     }
 
     fn finish(mut self) -> Vec<Problem> {
         self.problems
-            .extend(values::orphans(self.tree, self.components, &self.read));
+            .extend(values::orphans(self.index, self.components, &self.read));
         self.problems.extend(super::problem::group_by_application(
             self.image,
             super::problem::Naming::After,
@@ -141,9 +153,7 @@ fn application_names(root: &Path, apps: &[Application]) -> Vec<Problem> {
 pub(crate) struct SourceFile {
     pub path: String,
     pub text: String,
-    /// The parsed documents of a YAML file in scope; `None` for other files. Read by
-    /// [`Tree::load_checking`], the documents are kept only where [`keeps_documents`] says (an
-    /// empty list elsewhere when the file parsed); parse errors are always kept.
+    /// The parsed documents of a YAML file in scope; `None` for other files.
     pub docs: Option<Result<Vec<serde_yaml::Value>, serde_yaml::Error>>,
 }
 
@@ -161,109 +171,92 @@ impl SourceFile {
     }
 }
 
-/// Every file under [`TREE_DIRS`], read once, sorted by path.
-pub(crate) struct Tree<'a> {
-    pub root: &'a Path,
+/// Every file under [`TREE_DIRS`], read at once and kept: for tests of the rules on files.
+#[cfg(test)]
+pub(crate) struct Tree {
     pub files: Vec<SourceFile>,
-    /// Files in scope that could not be read as text.
-    pub unreadable: Vec<Problem>,
 }
 
-impl<'a> Tree<'a> {
-    #[cfg(test)]
-    pub fn load(root: &'a Path) -> Tree<'a> {
-        Tree::read(root, None)
-    }
-
-    /// Every file like `Tree::load`, handing each file to `check` as soon as it is read, then
-    /// keeping only what the later rules read: the paths they look up ([`read_after_checking`]),
-    /// and text and documents only of the ApplicationSets ([`keeps_documents`]). With thousands of
-    /// generated files, holding every file's text and parsed tree was most of the rules' memory.
-    pub fn load_checking(root: &'a Path, check: &mut dyn FnMut(&SourceFile)) -> Tree<'a> {
-        Tree::read(root, Some(check))
-    }
-
-    fn read(root: &'a Path, mut check: Option<&mut dyn FnMut(&SourceFile)>) -> Tree<'a> {
-        let mut paths = Vec::new();
-        for dir in TREE_DIRS {
-            walk(root, dir, &mut paths);
-        }
-        paths.sort();
+#[cfg(test)]
+impl Tree {
+    pub fn load(root: &Path) -> Tree {
         let mut files = Vec::new();
-        let mut unreadable = Vec::new();
-        for path in paths {
-            let yaml = is_yaml_in_scope(&path);
-            match std::fs::read(root.join(&path)) {
-                Ok(bytes) => match String::from_utf8(bytes) {
-                    Ok(text) => {
-                        let docs = yaml.then(|| yaml::parse_all(&text));
-                        let mut file = SourceFile { path, text, docs };
-                        if let Some(check) = check.as_mut() {
-                            check(&file);
-                            if !read_after_checking(&file.path) {
-                                continue;
-                            }
-                            if !keeps_documents(&file.path) {
-                                file.text = String::new();
-                                if let Some(Ok(docs)) = &mut file.docs {
-                                    *docs = Vec::new();
-                                }
-                            }
-                        }
-                        files.push(file);
-                    }
-                    // Binary files (images, archives) are no YAML and hold no text secrets.
-                    Err(_) if !yaml => {}
-                    Err(_) => unreadable.push(Problem::new(
-                        &path,
-                        0,
-                        "yaml-parse",
-                        "is not UTF-8 text; save it as UTF-8",
-                    )),
-                },
-                Err(err) => unreadable.push(Problem::new(
+        read_each(root, &mut |file| files.push(file));
+        Tree { files }
+    }
+}
+
+/// Reads every file under [`TREE_DIRS`] once, in path order, and hands each to `each`, parsed
+/// when it is YAML in scope; returns the problems of the files that could not be read. Nothing
+/// is kept here: with thousands of generated files, holding every file's text and parsed tree
+/// was most of the rules' memory.
+fn read_each(root: &Path, each: &mut dyn FnMut(SourceFile)) -> Vec<Problem> {
+    let mut paths = Vec::new();
+    for dir in TREE_DIRS {
+        walk(root, dir, &mut paths);
+    }
+    paths.sort();
+    let mut unreadable = Vec::new();
+    for path in paths {
+        let yaml = is_yaml_in_scope(&path);
+        match std::fs::read(root.join(&path)) {
+            Ok(bytes) => match String::from_utf8(bytes) {
+                Ok(text) => {
+                    let docs = yaml.then(|| yaml::parse_all(&text));
+                    each(SourceFile { path, text, docs });
+                }
+                // Binary files (images, archives) are no YAML and hold no text secrets.
+                Err(_) if !yaml => {}
+                Err(_) => unreadable.push(Problem::new(
                     &path,
                     0,
                     "yaml-parse",
-                    format!("cannot be read ({err}); fix its permissions"),
+                    "is not UTF-8 text; save it as UTF-8",
                 )),
-            }
-        }
-        Tree {
-            root,
-            files,
-            unreadable,
+            },
+            Err(err) => unreadable.push(Problem::new(
+                &path,
+                0,
+                "yaml-parse",
+                format!("cannot be read ({err}); fix its permissions"),
+            )),
         }
     }
+    unreadable
+}
 
-    /// The position of `path` in [`Tree::files`].
-    pub fn index(&self, path: &str) -> Option<usize> {
-        self.files
-            .binary_search_by(|f| f.path.as_str().cmp(path))
-            .ok()
+/// The paths of the files the rules after the tree's read look up, sorted, and whether each is
+/// YAML in scope: the value files and node profiles (`orphan-values`) and the cluster files.
+pub(crate) struct Index<'a> {
+    pub root: &'a Path,
+    paths: NameList,
+    yaml: Vec<bool>,
+}
+
+impl Index<'_> {
+    /// The position of `path`, when it is indexed.
+    pub fn position(&self, path: &str) -> Option<usize> {
+        self.paths.position_sorted(path)
     }
 
-    /// The files under a folder (a repository path without the trailing '/').
-    pub fn under<'t>(&'t self, dir: &'t str) -> impl Iterator<Item = &'t SourceFile> + 't {
-        self.files
-            .iter()
-            .filter(move |f| f.path.strip_prefix(dir).is_some_and(|r| r.starts_with('/')))
+    /// The YAML files under a folder (a repository path without the trailing '/'), with their
+    /// positions.
+    pub fn yaml_under<'t>(&'t self, dir: &'t str) -> impl Iterator<Item = (usize, &'t str)> + 't {
+        self.paths.iter().enumerate().filter(move |(i, path)| {
+            self.yaml[*i] && path.strip_prefix(dir).is_some_and(|r| r.starts_with('/'))
+        })
+    }
+
+    pub fn path(&self, position: usize) -> &str {
+        self.paths.get(position).expect("a position of the index")
     }
 }
 
-/// The files the rules after [`Tree::load_checking`] look up, by path: the value files and node
-/// profiles (`orphan-values`), the cluster files and the ApplicationSets. The others are not kept.
-fn read_after_checking(path: &str) -> bool {
-    ["sources/values/", "config/", "argocd/"]
+/// Whether the rules after the tree's read look the file up by path (see [`Index`]).
+fn looked_up_later(path: &str) -> bool {
+    ["sources/values/", "config/"]
         .iter()
         .any(|dir| path.starts_with(dir))
-}
-
-/// The files whose text and parsed documents the rules after [`Tree::load_checking`] read: the
-/// ApplicationSets (rollout steps).
-fn keeps_documents(path: &str) -> bool {
-    path.strip_prefix(crate::layout::APPSETS_DIR)
-        .is_some_and(|r| r.starts_with('/'))
 }
 
 /// YAML that Argo CD or Helm reads as data: everything `.yaml`/`.yml` under the tree except a

@@ -259,7 +259,7 @@ pub enum Outcome {
 /// refuses a chart file over 5 MiB, and a thousand primitives in three envs pass that.
 const BATCH_BYTES: usize = 2 << 20;
 /// Below this many sets a second helm run costs more than it saves.
-const MIN_BATCH_SETS: usize = 256;
+const MIN_BATCH_SETS: usize = 128;
 
 /// Renders every template with every parameter set, in batches small enough for helm's file size
 /// limit, on as many threads as there are cores (a helm run uses one); the results come back in

@@ -2,7 +2,7 @@
 //! `component-forbidden-key`, `component-folder`, `component-domain`, `component-primitive`,
 //! `chart-path`, `smoke-workload` and `rollout-phase`.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::Path;
 
 use serde_yaml::{Mapping, Value};
@@ -11,7 +11,8 @@ use crate::layout;
 use crate::primitive::{check_dns_label, check_release_name, Kind, Name, Primitive, Version};
 
 use super::yaml::line_of_path;
-use super::{Application, Problem, SourceFile, Tree};
+use super::{Application, Problem, SourceFile};
+use crate::verify::names::{digest, NameList};
 
 const REQUIRED: [&str; 6] = [
     "name",
@@ -99,14 +100,18 @@ impl<'t> Component<'t> {
 
 /// What the rules across component files need of each, kept as the tree is read so that the
 /// files themselves can be let go: the names (for `smoke-workload`), the smokes, and each
-/// component's domain and name (for `orphan-values`).
+/// component's domain and name (for `orphan-values`). Compact: one buffer per kind of string.
 #[derive(Default)]
 pub struct Components {
-    names: BTreeSet<String>,
-    /// Each smoke's file, the line of its name, and its name.
-    smokes: Vec<(String, usize, String)>,
+    /// Digests of every component's name.
+    names: HashSet<[u8; 16]>,
+    /// Each smoke's file, its name and the line of its name.
+    smoke_files: NameList,
+    smoke_names: NameList,
+    smoke_lines: Vec<usize>,
     /// Each component's domain and name, when it has both.
-    pub ids: Vec<(String, String)>,
+    domains: NameList,
+    ids: NameList,
 }
 
 impl Components {
@@ -114,23 +119,31 @@ impl Components {
         let Some(name) = c.name() else {
             return;
         };
-        self.names.insert(name.to_owned());
+        self.names.insert(digest(name));
         if name.ends_with("-smoke") {
-            self.smokes
-                .push((c.file.path.clone(), c.line(&["name"]), name.to_owned()));
+            self.smoke_files.push(&c.file.path);
+            self.smoke_names.push(name);
+            self.smoke_lines.push(c.line(&["name"]));
         }
         if let Some(domain) = c.str("domain") {
-            self.ids.push((domain.to_owned(), name.to_owned()));
+            self.domains.push(domain);
+            self.ids.push(name);
         }
+    }
+
+    /// Each component's domain and name.
+    pub fn ids(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.domains.iter().zip(self.ids.iter())
     }
 
     /// `smoke-workload`: a smoke without its workload tests nothing.
     pub fn smoke_workloads(&self) -> Vec<Problem> {
-        self.smokes
-            .iter()
-            .filter_map(|(path, line, name)| {
+        let smokes = self.smoke_files.iter().zip(self.smoke_names.iter());
+        smokes
+            .zip(&self.smoke_lines)
+            .filter_map(|((path, name), line)| {
                 let workload = name.strip_suffix("-smoke")?;
-                (!self.names.contains(workload)).then(|| {
+                (!self.names.contains(&digest(workload))).then(|| {
                     Problem::new(
                         path,
                         *line,
@@ -514,15 +527,19 @@ fn primitive(c: &Component, problems: &mut Vec<Problem>) {
 }
 
 /// The RollingSync steps of each ApplicationSet that has them, by file.
+#[derive(Default)]
 pub struct RolloutSteps(BTreeMap<String, Vec<Step>>);
 
 impl RolloutSteps {
-    pub fn of(tree: &Tree) -> RolloutSteps {
-        RolloutSteps(
-            tree.under(layout::APPSETS_DIR)
-                .filter_map(|f| Some((f.path.clone(), rolling_steps(f.doc()?)?)))
-                .collect(),
-        )
+    /// Notes the steps of `file` when it is an ApplicationSet with RollingSync.
+    pub fn add(&mut self, file: &SourceFile) {
+        let appset = file
+            .path
+            .strip_prefix(layout::APPSETS_DIR)
+            .is_some_and(|r| r.starts_with('/'));
+        if let Some(steps) = appset.then(|| file.doc().and_then(rolling_steps)).flatten() {
+            self.0.insert(file.path.clone(), steps);
+        }
     }
 }
 

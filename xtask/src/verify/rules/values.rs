@@ -13,7 +13,7 @@ use crate::primitive::ImageRef;
 
 use super::component::Components;
 use super::yaml::line_of_path;
-use super::{Application, Problem, Tree};
+use super::{Application, Index, Problem};
 
 const CLUSTERS_DIR: &str = "config/clusters";
 const NODE_PROFILES_DIR: &str = "config/node-profiles";
@@ -204,9 +204,9 @@ pub fn image_policy_found(root: &Path, apps: &[Application]) -> Vec<(Problem, St
 
 /// Marks in `read` (one flag per file of the tree) the files the Applications read: what
 /// [`orphans`] needs of them, so that the Applications can be let go a chunk at a time.
-pub fn mark_read(tree: &Tree, apps: &[Application], read: &mut [bool]) {
+pub fn mark_read(index: &Index, apps: &[Application], read: &mut [bool]) {
     for file in apps.iter().flat_map(|a| a.value_files.iter()) {
-        if let Some(i) = tree.index(file) {
+        if let Some(i) = index.position(file) {
             read[i] = true;
         }
     }
@@ -215,11 +215,10 @@ pub fn mark_read(tree: &Tree, apps: &[Application], read: &mut [bool]) {
 /// `orphan-values`: value files and node profiles nothing reads. Argo CD skips missing value
 /// files, so a misspelt file name deploys nothing and says nothing. `read` holds the files the
 /// Applications read ([`mark_read`]).
-pub fn orphans(tree: &Tree, components: &Components, read: &[bool]) -> Vec<Problem> {
-    let entries: Vec<Cluster> = tree
-        .under(CLUSTERS_DIR)
-        .filter(|f| f.is_yaml())
-        .filter_map(|f| clusters::read_cluster_file(tree.root, &f.path).ok())
+pub fn orphans(index: &Index, components: &Components, read: &[bool]) -> Vec<Problem> {
+    let entries: Vec<Cluster> = index
+        .yaml_under(CLUSTERS_DIR)
+        .filter_map(|(_, path)| clusters::read_cluster_file(index.root, path).ok())
         .flatten()
         .collect();
     // Every path an Application reads, and the paths every env entry (the local one too) would
@@ -227,7 +226,7 @@ pub fn orphans(tree: &Tree, components: &Components, read: &[bool]) -> Vec<Probl
     let mut expected = read.to_vec();
     let convention = |each: &mut dyn FnMut(String)| {
         for entry in &entries {
-            for (domain, name) in &components.ids {
+            for (domain, name) in components.ids() {
                 layout::value_layers(entry, domain, name)
                     .into_iter()
                     .for_each(&mut *each);
@@ -235,26 +234,26 @@ pub fn orphans(tree: &Tree, components: &Components, read: &[bool]) -> Vec<Probl
         }
     };
     convention(&mut |path| {
-        if let Some(i) = tree.index(&path) {
+        if let Some(i) = index.position(&path) {
             expected[i] = true;
         }
     });
     let mut problems = Vec::new();
-    let candidates: Vec<&str> = tree
-        .under("sources/values/_shared")
-        .chain(tree.under("sources/values/env"))
-        .filter(|f| f.is_yaml() && !tree.index(&f.path).is_some_and(|i| expected[i]))
-        .map(|f| f.path.as_str())
+    let candidates: Vec<&str> = index
+        .yaml_under("sources/values/_shared")
+        .chain(index.yaml_under("sources/values/env"))
+        .filter(|(i, _)| !expected[*i])
+        .map(|(_, path)| path)
         .collect();
     // The near misses are looked for only when there is an orphan: among the paths the
-    // convention expects, present or not.
+    // convention expects, present or not, and the files the Applications read.
     let mut near_misses = BTreeSet::new();
     if !candidates.is_empty() {
         convention(&mut |path| {
             near_misses.insert(path);
         });
-        for (file, _) in tree.files.iter().zip(read).filter(|(_, read)| **read) {
-            near_misses.insert(file.path.clone());
+        for (i, _) in read.iter().enumerate().filter(|(_, read)| **read) {
+            near_misses.insert(index.path(i).to_owned());
         }
     }
     for path in candidates {
@@ -271,16 +270,15 @@ pub fn orphans(tree: &Tree, components: &Components, read: &[bool]) -> Vec<Probl
         ));
     }
     let profiles: BTreeSet<&str> = entries.iter().map(|e| e.node_profile.as_str()).collect();
-    for file in tree.under(NODE_PROFILES_DIR).filter(|f| f.is_yaml()) {
-        let Some(stem) = file
-            .path
+    for (_, path) in index.yaml_under(NODE_PROFILES_DIR) {
+        let Some(stem) = path
             .rsplit('/')
             .next()
             .and_then(|n| n.strip_suffix(".yaml").or_else(|| n.strip_suffix(".yml")))
         else {
             continue;
         };
-        if profiles.contains(stem) && file.path.ends_with(".yaml") {
+        if profiles.contains(stem) && path.ends_with(".yaml") {
             continue;
         }
         let near = (if profiles.contains(stem) {
@@ -291,7 +289,7 @@ pub fn orphans(tree: &Tree, components: &Components, read: &[bool]) -> Vec<Probl
         .map(|p| format!(" (did you mean {NODE_PROFILES_DIR}/{p}.yaml?)"))
         .unwrap_or_default();
         problems.push(Problem::new(
-            &file.path,
+            path,
             0,
             "orphan-values",
             format!("no env entry under {CLUSTERS_DIR}/ names node profile \"{stem}\" (read as {NODE_PROFILES_DIR}/<nodeProfile>.yaml), so no Application reads it{near}. Rename it to a profile an env entry names or delete it"),
