@@ -730,7 +730,7 @@ fn discovery_renders_more_parameter_sets_than_one_helm_file_holds() {
 
 #[test]
 fn findings_across_discovery_chunks_are_whole() {
-    // Discovery hands the Applications on 512 parameter sets at a time and nothing keeps them;
+    // Discovery hands the Applications on 256 parameter sets at a time and nothing keeps them;
     // what the rules find across Applications must not depend on where a chunk ends. The matrix
     // is env-major, so one component's Applications in three envs are ~700 sets apart here.
     const COMPONENTS: usize = 700;
