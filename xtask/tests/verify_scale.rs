@@ -199,6 +199,27 @@ impl Repo {
             .collect()
     }
 
+    /// Adds `count` primitive components `domain-load0000-v0`, ... copied from the catalog
+    /// primitive (without its header, so that drift leaves them alone); returns that copy.
+    fn add_load_components(&self, count: usize) -> String {
+        let catalog =
+            "environments/_shared/components/apps/primitives/domain-catalog-v0/component.yaml";
+        let body: String = self
+            .read(catalog)
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        for i in 0..count {
+            let name = format!("domain-load{i:04}-v0");
+            self.write(
+                &format!("environments/_shared/components/apps/primitives/{name}/component.yaml"),
+                &body.replace("domain-catalog-v0", &name),
+            );
+        }
+        body
+    }
+
     /// Discovery's cache entries.
     fn discovery_entries(&self) -> Vec<PathBuf> {
         let discovery = self.cache_dir().join("discovery");
@@ -701,22 +722,8 @@ fn discovery_renders_more_parameter_sets_than_one_helm_file_holds() {
     // components in three envs are about 7 MiB of sets.
     const COMPONENTS: usize = 2500;
     let repo = Repo::new();
-    let catalog =
-        "environments/_shared/components/apps/primitives/domain-catalog-v0/component.yaml";
-    let body: String = repo
-        .read(catalog)
-        .lines()
-        .filter(|l| !l.starts_with('#'))
-        .map(|l| format!("{l}\n"))
-        .collect();
     let before = repo.apps().len();
-    for i in 0..COMPONENTS {
-        let name = format!("domain-load{i:04}-v0");
-        repo.write(
-            &format!("environments/_shared/components/apps/primitives/{name}/component.yaml"),
-            &body.replace("domain-catalog-v0", &name),
-        );
-    }
+    repo.add_load_components(COMPONENTS);
     // One shard of many: discovery and the whole-tree rules run in full, few renders.
     let report = repo.json(&["verify", "--json", "--shard", "1/1000", "--no-cache"]);
     assert_eq!(
@@ -735,21 +742,7 @@ fn findings_across_discovery_chunks_are_whole() {
     // is env-major, so one component's Applications in three envs are ~700 sets apart here.
     const COMPONENTS: usize = 700;
     let repo = Repo::new();
-    let catalog =
-        "environments/_shared/components/apps/primitives/domain-catalog-v0/component.yaml";
-    let body: String = repo
-        .read(catalog)
-        .lines()
-        .filter(|l| !l.starts_with('#'))
-        .map(|l| format!("{l}\n"))
-        .collect();
-    for i in 0..COMPONENTS {
-        let name = format!("domain-load{i:04}-v0");
-        repo.write(
-            &format!("environments/_shared/components/apps/primitives/{name}/component.yaml"),
-            &body.replace("domain-catalog-v0", &name),
-        );
-    }
+    let body = repo.add_load_components(COMPONENTS);
     // The first component's name again, from the last folder: a duplicate in every env.
     repo.write(
         "environments/_shared/components/apps/primitives/domain-zzz-v0/component.yaml",
