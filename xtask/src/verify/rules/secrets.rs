@@ -37,27 +37,25 @@ const SECRET_NAME_SUFFIXES: [&str; 1] = ["existingsecret"];
 /// `secret-literal` on one file of the tree.
 pub fn literals(file: &SourceFile) -> Vec<Problem> {
     let mut problems = Vec::new();
-    {
-        for (index, line) in file.text.lines().enumerate() {
-            for what in token_kinds(line) {
-                problems.push(Problem::new(
-                    &file.path,
-                    index + 1,
-                    "secret-literal",
-                    format!("holds {what}; secrets never live in Git: remove it, rotate the credential, and reference a Secret created outside Git"),
-                ));
-            }
+    for (index, line) in file.text.lines().enumerate() {
+        for what in token_kinds(line) {
+            problems.push(Problem::new(
+                &file.path,
+                index + 1,
+                "secret-literal",
+                format!("holds {what}; secrets never live in Git: remove it, rotate the credential, and reference a Secret created outside Git"),
+            ));
         }
-        if file.is_yaml() {
-            keyed(&file.text, 0, &mut |line, key| {
-                problems.push(Problem::new(
-                    &file.path,
-                    line,
-                    "secret-literal",
-                    format!("`{key}` holds a literal credential value; secrets never live in Git: remove it and rotate it, then reference a Secret created outside Git (e.g. existingSecret: <name>, secretKeyRef, or a {{{{ }}}} / ${{...}} reference resolved at deploy time)"),
-                ));
-            });
-        }
+    }
+    if file.is_yaml() {
+        keyed(&file.text, 0, &mut |line, key| {
+            problems.push(Problem::new(
+                &file.path,
+                line,
+                "secret-literal",
+                format!("`{key}` holds a literal credential value; secrets never live in Git: remove it and rotate it, then reference a Secret created outside Git (e.g. existingSecret: <name>, secretKeyRef, or a {{{{ }}}} / ${{...}} reference resolved at deploy time)"),
+            ));
+        });
     }
     problems
 }

@@ -22,42 +22,40 @@ pub fn parse_all(text: &str) -> Result<Vec<serde_yaml::Value>, serde_yaml::Error
 
 /// `yaml-parse` and `yaml-duplicate-key` on one file.
 pub fn check(file: &SourceFile) -> Vec<Problem> {
+    let Some(Err(err)) = &file.docs else {
+        return Vec::new();
+    };
     let mut problems = Vec::new();
-    {
-        let Some(Err(err)) = &file.docs else {
-            return problems;
-        };
-        let message = err.to_string();
-        let serde_line = err.location().map_or(0, |l| l.line());
-        if message.contains("duplicate entry with key") {
-            let duplicates = scan(&file.text).duplicates;
-            if duplicates.is_empty() {
-                problems.push(Problem::new(
-                    &file.path,
-                    serde_line,
-                    "yaml-duplicate-key",
-                    format!("{message}; a later key silently replaces the earlier one in Argo CD and Helm: keep one"),
-                ));
-            }
-            for d in duplicates {
-                problems.push(Problem::new(
-                    &file.path,
-                    d.line,
-                    "yaml-duplicate-key",
-                    format!(
-                        "key \"{}\" repeats the one on line {} of the same mapping; a later key silently replaces the earlier one in Argo CD and Helm: merge them into one",
-                        d.key, d.first_line
-                    ),
-                ));
-            }
-        } else {
+    let message = err.to_string();
+    let serde_line = err.location().map_or(0, |l| l.line());
+    if message.contains("duplicate entry with key") {
+        let duplicates = scan(&file.text).duplicates;
+        if duplicates.is_empty() {
             problems.push(Problem::new(
                 &file.path,
                 serde_line,
-                "yaml-parse",
-                format!("is not valid YAML ({message}); an unparseable file fails the whole generator or render that reads it"),
+                "yaml-duplicate-key",
+                format!("{message}; a later key silently replaces the earlier one in Argo CD and Helm: keep one"),
             ));
         }
+        for d in duplicates {
+            problems.push(Problem::new(
+                &file.path,
+                d.line,
+                "yaml-duplicate-key",
+                format!(
+                    "key \"{}\" repeats the one on line {} of the same mapping; a later key silently replaces the earlier one in Argo CD and Helm: merge them into one",
+                    d.key, d.first_line
+                ),
+            ));
+        }
+    } else {
+        problems.push(Problem::new(
+            &file.path,
+            serde_line,
+            "yaml-parse",
+            format!("is not valid YAML ({message}); an unparseable file fails the whole generator or render that reads it"),
+        ));
     }
     problems
 }
