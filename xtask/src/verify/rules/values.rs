@@ -144,35 +144,25 @@ pub fn image_policy_found(root: &Path, apps: &[Application]) -> Vec<(Problem, St
             })
         };
         let image_ref = get(&merged, &["image", "ref"]);
+        // A problem at the layer whose image.ref wins.
+        let mut refuse = |message: String| {
+            let (path, line) = at(&["image", "ref"]);
+            found.push((
+                Problem::new(path, line, "image-policy", message),
+                app.name.clone(),
+            ));
+        };
         let empty = match image_ref {
             None => true,
             Some(Value::String(s)) if s.is_empty() => true,
             Some(Value::String(s)) => {
                 if let Err(rule) = ImageRef::parse(s) {
-                    let (path, line) = at(&["image", "ref"]);
-                    found.push((
-                        Problem::new(
-                            path,
-                            line,
-                            "image-policy",
-                            format!("{rule} (SPEC section 5)"),
-                        ),
-                        app.name.clone(),
-                    ));
+                    refuse(format!("{rule} (SPEC section 5)"));
                 }
                 false
             }
             Some(_) => {
-                let (path, line) = at(&["image", "ref"]);
-                found.push((
-                    Problem::new(
-                        path,
-                        line,
-                        "image-policy",
-                        "image.ref must be a string: a digest-pinned reference repo@sha256:<64 hex>, or \"\" while disabled",
-                    ),
-                    app.name.clone(),
-                ));
+                refuse("image.ref must be a string: a digest-pinned reference repo@sha256:<64 hex>, or \"\" while disabled".to_owned());
                 false
             }
         };
