@@ -15,6 +15,7 @@ mod git;
 mod helm;
 mod interrupt;
 mod layout;
+mod preview;
 mod primitive;
 mod scaffold;
 mod test_suite;
@@ -47,6 +48,8 @@ enum Command {
     Verify(verify::Flags),
     /// List the Applications the ApplicationSets will generate.
     Apps(apps::Flags),
+    /// What this change does in the cluster: Applications and objects added, removed, changed.
+    Preview(preview::Flags),
     /// Lint the GitHub workflows with actionlint and zizmor (pinned).
     LintWorkflows(workflows::Flags),
     /// Run the whole test suite with pinned tools.
@@ -78,6 +81,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::ScaffoldPrimitive(flags) => scaffold::run(&sh, &flags),
         Command::Verify(flags) => verify::run(&sh, &flags),
         Command::Apps(flags) => apps::run(&sh, &flags),
+        Command::Preview(flags) => preview::run(&sh, &flags),
         Command::LintWorkflows(flags) => workflows::run(&sh, &flags),
         Command::Test(flags) => test_suite::run(&sh, &flags),
         Command::Tools(flags) => tools::run(&sh, &flags),

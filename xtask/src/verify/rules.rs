@@ -7,7 +7,7 @@
 
 mod component;
 mod drift;
-mod secrets;
+pub(crate) mod secrets;
 mod values;
 mod yaml;
 
