@@ -175,6 +175,7 @@ pub fn run(
 
     crate::interrupt::check("committing")?;
     let commit = git::commit(&wt_sh, &changed, &commit_message(request, &outcome))?;
+    let preview = crate::preview::pipeline::make(&wt_sh, &helm, worktree.path(), &base)?;
     let same_content = match &existing {
         Some(tip) => {
             git::tree_of(sh, tip)? == git::tree_of(&wt_sh, &commit)?
@@ -192,7 +193,8 @@ pub fn run(
     drop(worktree);
 
     let title = format!("scaffold(primitives): {id}");
-    let body = pr_body(request, &outcome, &flags.base);
+    let mut body = pr_body(request, &outcome, &flags.base);
+    body.push_str(&crate::preview::markdown::created(&preview));
     // Once the branch is pushed, finishing the pull request is the consistent state.
     let (pr_operation, number, url) =
         upsert_pull(sh, &gh, &repo, &branch, &flags.base, &title, &body)?;
