@@ -34,10 +34,16 @@ fn render_within(preview: &Preview, limit: usize) -> String {
     }
     out.push_str(&summary(preview));
     out.push_str(&prune_warnings(preview));
-    let sections: Vec<(String, String)> = preview
-        .applications
-        .iter()
-        .map(|app| (app.env.clone(), section(app)))
+    // One heading per env; within it the preview's order (removed, added, changed).
+    let sections: Vec<(&str, String)> = envs(preview)
+        .into_iter()
+        .flat_map(|env| {
+            preview
+                .applications
+                .iter()
+                .filter(move |app| app.env == env)
+                .map(move |app| (env, section(app)))
+        })
         .collect();
     let mut env = None;
     for (i, (app_env, text)) in sections.iter().enumerate() {
@@ -67,16 +73,10 @@ fn header(preview: &Preview) -> String {
 }
 
 fn summary(preview: &Preview) -> String {
-    let mut envs: Vec<&str> = Vec::new();
-    for app in &preview.applications {
-        if !envs.contains(&app.env.as_str()) {
-            envs.push(&app.env);
-        }
-    }
     let mut out = String::from(
         "| env | Applications added | removed | changed | objects added | removed | changed |\n|---|---:|---:|---:|---:|---:|---:|\n",
     );
-    for env in envs {
+    for env in envs(preview) {
         let apps: Vec<&ApplicationChange> = preview
             .applications
             .iter()
@@ -103,6 +103,17 @@ fn summary(preview: &Preview) -> String {
     out
 }
 
+/// The envs of the preview, in the order of their first Application.
+fn envs(preview: &Preview) -> Vec<&str> {
+    let mut envs: Vec<&str> = Vec::new();
+    for app in &preview.applications {
+        if !envs.contains(&app.env.as_str()) {
+            envs.push(&app.env);
+        }
+    }
+    envs
+}
+
 /// What Argo CD deletes (or stops managing), first, per Application.
 fn prune_warnings(preview: &Preview) -> String {
     let mut lines = Vec::new();
@@ -114,20 +125,20 @@ fn prune_warnings(preview: &Preview) -> String {
         let what = named(&gone);
         let line = match (app.change, app.prune) {
             (Change::Removed, Prune::Cascade) => format!(
-                "**Prune in {}**: Argo CD deletes the Application `{}` and, through its resources finalizer, {}",
+                "**Prune in {}**: Argo CD deletes the Application `{}` and, through its resources finalizer, {}.",
                 app.env, app.name, or_nothing(&what, "the objects it deployed")
             ),
             (Change::Removed, _) => format!(
-                "**Prune in {}**: Argo CD deletes the Application `{}`; without the resources finalizer (`preserveResourcesOnDeletion`) {} stay in the cluster, unmanaged",
+                "**Prune in {}**: Argo CD deletes the Application `{}`; without the resources finalizer (`preserveResourcesOnDeletion`) {} stay in the cluster, unmanaged.",
                 app.env, app.name, or_nothing(&what, "the objects it deployed")
             ),
             _ if gone.is_empty() => continue,
             (_, Prune::Automated) => format!(
-                "**Prune in {}**: `{}` no longer renders {}; it syncs with `prune: true`, so Argo CD deletes them",
+                "**Prune in {}**: `{}` no longer renders {}; it syncs with `prune: true`, so Argo CD deletes them.",
                 app.env, app.name, what
             ),
             _ => format!(
-                "**Prune in {}**: `{}` no longer renders {}; they show OutOfSync until a sync with prune deletes them",
+                "**Prune in {}**: `{}` no longer renders {}; they show OutOfSync until a sync with prune deletes them.",
                 app.env, app.name, what
             ),
         };
@@ -383,6 +394,31 @@ mod tests {
             &md[md.len() - 400..]
         );
         assert!(md.contains("`preview` artifact"), "{md}");
+    }
+
+    #[test]
+    fn each_env_is_one_heading_over_its_applications_in_the_previews_order() {
+        let cm = |change| vec![object("ConfigMap", "x", change, "x\n")];
+        let md = render(&preview(vec![
+            app("dev-a", Change::Removed, Prune::Orphan, cm(Change::Removed)),
+            app(
+                "staging-b",
+                Change::Removed,
+                Prune::Orphan,
+                cm(Change::Removed),
+            ),
+            app(
+                "dev-c",
+                Change::Changed,
+                Prune::Automated,
+                cm(Change::Changed),
+            ),
+        ]));
+        assert_eq!(md.matches("#### dev\n").count(), 1, "{md}");
+        let at = |needle: &str| md.find(needle).unwrap_or_else(|| panic!("{needle}:\n{md}"));
+        assert!(at("<code>dev-a</code>") < at("<code>dev-c</code>"), "{md}");
+        assert!(at("<code>dev-c</code>") < at("#### staging"), "{md}");
+        assert!(at("#### staging") < at("<code>staging-b</code>"), "{md}");
     }
 
     #[test]
