@@ -419,3 +419,17 @@ fn base64(bytes: &[u8]) -> String {
     }
     out
 }
+
+#[test]
+fn a_base_that_is_no_commit_is_refused_with_the_fix() {
+    let repo = Repo::committed();
+    let out = repo.run(&["preview", "--base", "origin/nope", "--format", "json"]);
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(stdout(&out).is_empty(), "{}", stdout(&out));
+    let message = stderr(&out);
+    assert!(
+        message.contains("--base \"origin/nope\" is not a commit here"),
+        "{message}"
+    );
+    assert!(message.contains("--base REV"), "{message}");
+}

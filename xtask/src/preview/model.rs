@@ -10,6 +10,7 @@ use anyhow::Result;
 use xshell::Shell;
 
 use crate::verify::{appset, cache, changed, render};
+use crate::{exit, git};
 
 pub use crate::verify::appset::Application;
 pub use crate::verify::cache::Cache;
@@ -21,6 +22,17 @@ pub const DEFAULT_BASE: &str = changed::DEFAULT_BASE;
 /// The files changed between the merge-base of HEAD with `base` and the working tree (commits,
 /// staged, unstaged, untracked), leaving out the render cache.
 pub fn changes(sh: &Shell, root: &Path, base: &str) -> Result<Changes> {
+    // verify's messages name its own flags; the preview's name the preview's.
+    if !git::is_commit(sh, "HEAD") {
+        return Err(exit::invalid(
+            "preview compares the working tree with a Git base, but this is not a Git checkout with a commit; run it in a clone of the repository",
+        ));
+    }
+    if !git::is_commit(sh, base) {
+        return Err(exit::invalid(format!(
+            "--base {base:?} is not a commit here; fetch it (git fetch origin main, or in a shallow CI checkout fetch-depth: 0) or name another revision with --base REV"
+        )));
+    }
     let cache_dir = cache::dir(root);
     let ignore = cache_dir.strip_prefix(root).ok().and_then(Path::to_str);
     changed::since(sh, base, ignore)
