@@ -5,6 +5,7 @@
 //! removed and changed, each changed object with a unified diff, secret values redacted.
 //! [`pipeline`] makes the preview; [`markdown`] and [`json`] only format it. docs/preview.md.
 
+pub mod base;
 pub mod diff;
 pub mod json;
 pub mod markdown;

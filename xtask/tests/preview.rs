@@ -258,6 +258,10 @@ fn a_deleted_component_removes_its_applications_with_a_prune_warning() {
         assert_eq!(objects(&preview, &name), expected, "{name}");
     }
     let md = repo.markdown();
+    assert!(
+        !repo.path().join(DEFAULT_DENY).exists(),
+        "the working tree is left as it was"
+    );
     let warning = md.find("> [!WARNING]").expect("a prune warning");
     assert!(warning < md.find("<details>").unwrap(), "{md}");
     for (env, namespace) in &envs {
@@ -336,6 +340,9 @@ fn a_changed_value_shows_the_new_value_in_the_changed_objects_diff() {
     }
     let md = repo.markdown();
     assert!(md.contains("+    preview-test: new-value-4711\n"), "{md}");
+    // The base tree shares the working tree's files; undoing the change there changed nothing here.
+    assert_eq!(repo.read(DEFAULT_DENY_VALUES), edited);
+    assert_eq!(support::git(repo.path(), &["status", "--porcelain"]), "");
     assert!(!md.contains("Prune"), "{md}");
 }
 

@@ -16,6 +16,9 @@ pub use crate::verify::appset::Application;
 pub use crate::verify::cache::Cache;
 pub use crate::verify::changed::Changes;
 
+/// The folders of the tree the model reads: all that the base tree needs.
+pub(crate) use crate::verify::rules::TREE_DIRS;
+
 /// The default base: the branch pull requests merge into, as `verify --changed`.
 pub const DEFAULT_BASE: &str = changed::DEFAULT_BASE;
 

@@ -4,13 +4,13 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use serde::Serialize;
 use xshell::Shell;
 
+use super::base::BaseTree;
 use super::diff::{self, Change, ObjectChange};
 use super::model::{self, Application};
-use crate::git;
 use crate::helm;
 
 /// What merging the change does to the desired state, Application by Application.
@@ -78,16 +78,24 @@ pub fn make(sh: &Shell, helm: &Path, root: &Path, base: &str) -> Result<Preview>
         return Ok(preview);
     }
     let cache = model::cache(root, &helm::version(sh, helm)?);
-    let head = model::applications(sh, helm, root, Some(&cache))?;
-    let temp = sh
-        .create_temp_dir()
-        .context("creating a temporary directory for the base tree")?;
-    let worktree = git::Worktree::add(sh, &temp.path().join("base"), &changes.merge_base)
-        .with_context(|| format!("checking out the merge-base {}", changes.merge_base))?;
-    let base_root = worktree.path();
+    // The two discoveries share nothing but the cache: the working tree's runs on a thread of
+    // its own while this one makes the base tree and discovers it.
     let base_sh = Shell::new()?;
-    base_sh.change_dir(base_root);
-    let base_apps = model::applications(&base_sh, helm, base_root, Some(&cache))?;
+    let (head, base) = std::thread::scope(|scope| {
+        let head = scope.spawn(|| {
+            let sh = Shell::new()?;
+            sh.change_dir(root);
+            model::applications(&sh, helm, root, Some(&cache))
+        });
+        let base = BaseTree::new(sh, root, &changes).and_then(|tree| {
+            base_sh.change_dir(tree.root());
+            let apps = model::applications(&base_sh, helm, tree.root(), Some(&cache))?;
+            Ok((tree, apps))
+        });
+        (head.join().expect("discovery does not panic"), base)
+    });
+    let (head, (base_tree, base_apps)) = (head?, base?);
+    let base_root = base_tree.root();
     crate::interrupt::check("comparing")?;
 
     // Which Applications to render where: every added and removed one on its side, and every
