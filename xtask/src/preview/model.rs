@@ -1,4 +1,5 @@
-//! The one seam between the preview and the model of what Argo CD generates and renders: the
+//! The one seam between the preview and the model of what Argo CD generates and renders
+//! ([`crate::argo`], and verify's change selection and render pool over it): the
 //! change since a base, the Applications of a tree, which of them a change can affect, and their
 //! renders through the cache. The preview keeps no model of its own: everything it knows about
 //! ApplicationSets and charts comes through these functions, so that it always agrees with
@@ -9,10 +10,11 @@ use std::path::Path;
 use anyhow::Result;
 use xshell::Shell;
 
-use crate::verify::{appset, cache, changed, render};
+use crate::argo;
+use crate::verify::{cache, changed, render};
 use crate::{exit, git};
 
-pub use crate::verify::appset::Application;
+pub use crate::argo::Application;
 pub use crate::verify::cache::Cache;
 pub use crate::verify::changed::Changes;
 
@@ -54,7 +56,7 @@ pub fn applications(
     root: &Path,
     cache: Option<&Cache>,
 ) -> Result<Vec<Application>> {
-    Ok(appset::discover_cached(sh, helm, root, cache)?.applications)
+    Ok(argo::discover_cached(sh, helm, root, cache)?.applications)
 }
 
 /// Whether an Application of the tree at `root` reads one of `files`: the others render exactly
@@ -93,7 +95,7 @@ pub fn deletes_resources(app: &Application) -> bool {
         .into_iter()
         .flatten()
         .filter_map(|f| f.as_str())
-        .any(|f| f.starts_with("resources-finalizer.argocd.argoproj.io"))
+        .any(|f| f.starts_with(argo::RESOURCES_FINALIZER))
 }
 
 /// Whether `app` syncs with automated pruning: objects it stops rendering are deleted.
