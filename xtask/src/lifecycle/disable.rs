@@ -1,0 +1,77 @@
+//! `cargo xtask disable-primitive`: the primitive stops running in one env (Argo CD then syncs
+//! only its disabled marker there).
+
+use std::path::Path;
+
+use anyhow::Result;
+use serde_json::json;
+
+use crate::clusters::Cluster;
+
+use super::{Common, Plan, Target, Verb};
+
+#[derive(clap::Args, Debug, Clone)]
+pub struct Flags {
+    #[command(flatten)]
+    pub target: Target,
+    /// The env to disable (an env of the cluster files the ApplicationSet reads).
+    #[arg(long)]
+    pub env: String,
+    #[command(flatten)]
+    pub common: Common,
+}
+
+impl Verb for Flags {
+    const COMMAND: &'static str = "disable-primitive";
+
+    fn branch(&self) -> String {
+        format!("disable/{}-{}", self.target.primitive().id(), self.env)
+    }
+
+    fn args(&self) -> String {
+        format!("{} --env {}", self.target.to_flags(), self.env)
+    }
+
+    fn subject(&self) -> String {
+        self.target.primitive().id()
+    }
+
+    fn check(&self, envs: &[Cluster]) -> Result<()> {
+        super::check_env("--env", &self.env, envs)
+    }
+
+    fn plan(&self, root: &Path, envs: &[Cluster]) -> Result<Plan> {
+        let p = self.target.primitive();
+        super::require_scaffolded(root, &p)?;
+        // No overlay: the env already runs the shared values, which are disabled.
+        let (_, current) = super::overlay(root, &p, &self.env)?;
+        let writes = match current {
+            Some(_) => vec![super::set_overlay(root, &p, &self.env, None)?],
+            None => Vec::new(),
+        };
+        Ok(Plan {
+            command: Self::COMMAND,
+            operation: "disabled",
+            subject: p.id(),
+            writes,
+            deletes: Vec::new(),
+            applications_title: crate::scaffold::APPLICATIONS_AFTER_MERGE,
+            applications: super::applications(root, &p, envs),
+            prove: vec![(p, vec![self.env.clone()])],
+        })
+    }
+
+    fn inputs(&self) -> serde_json::Value {
+        json!({
+            "verb": "disable",
+            "kind": self.target.kind.as_str(),
+            "name": self.target.name.as_str(),
+            "version": self.target.version.as_str(),
+            "env": self.env,
+        })
+    }
+
+    fn common(&self) -> &Common {
+        &self.common
+    }
+}
