@@ -31,7 +31,9 @@ use crate::exit;
 use crate::layout;
 use crate::primitive::{show, Kind, Name, Primitive, Version};
 use crate::scaffold::{
-    self, apply, guardrails, owned, pr, report, templates::File, Action, Outcome, Planned,
+    self, apply, guardrails, owned, pr, report,
+    templates::{self, File},
+    Action, Outcome, Planned,
 };
 use crate::tools;
 
@@ -293,9 +295,7 @@ fn prove(sh: &Shell, root: &Path, helm: &Path, plan: &Plan, planned: &[Planned])
     let envs = clusters::appset_envs(root)?;
     let mut proof = Proof::default();
     for (primitive, prove_envs) in &plan.prove {
-        let with_smoke = root
-            .join(layout::primitive_component_file(&primitive.smoke_id()))
-            .is_file();
+        let with_smoke = has_smoke(root, primitive);
         let checked = scaffold::prove(
             sh,
             helm,
@@ -345,9 +345,32 @@ fn require_scaffolded(root: &Path, p: &Primitive) -> Result<()> {
     )))
 }
 
-/// The env overlay of a primitive's workload: repository path and current text.
-fn overlay(root: &Path, p: &Primitive, env: &str) -> Result<(String, Option<String>)> {
-    let path = layout::env_values(env, layout::PRIMITIVES_DOMAIN, &p.id());
+/// The workload or the smoke of a primitive.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Part {
+    Workload,
+    Smoke,
+}
+
+impl Part {
+    fn id(self, p: &Primitive) -> String {
+        match self {
+            Part::Workload => p.id(),
+            Part::Smoke => p.smoke_id(),
+        }
+    }
+
+    fn inputs<'a>(self, p: &'a Primitive, env: &'a str) -> templates::Inputs<'a> {
+        match self {
+            Part::Workload => owned::overlay_inputs(p, env),
+            Part::Smoke => owned::smoke_overlay_inputs(p, env),
+        }
+    }
+}
+
+/// An env overlay of a primitive: repository path and current text.
+fn overlay(root: &Path, p: &Primitive, part: Part, env: &str) -> Result<(String, Option<String>)> {
+    let path = layout::env_values(env, layout::PRIMITIVES_DOMAIN, &part.id(p));
     let text = scaffold::read(root, &path)?;
     Ok((path, text))
 }
@@ -356,13 +379,19 @@ fn overlay(root: &Path, p: &Primitive, env: &str) -> Result<(String, Option<Stri
 fn set_overlay(
     root: &Path,
     p: &Primitive,
+    part: Part,
     env: &str,
     image: Option<&crate::primitive::ImageRef>,
 ) -> Result<File> {
-    let (path, current) = overlay(root, p, env)?;
-    let content = owned::set_overlay(&owned::overlay_inputs(p, env), image, current.as_deref())
+    let (path, current) = overlay(root, p, part, env)?;
+    let content = owned::set_overlay(&part.inputs(p, env), image, current.as_deref())
         .map_err(|why| exit::refused(format!("{path}: {why}; nothing was written")))?;
     Ok(File { path, content })
+}
+
+fn has_smoke(root: &Path, p: &Primitive) -> bool {
+    root.join(layout::primitive_component_file(&p.smoke_id()))
+        .is_file()
 }
 
 /// Every folder under the env values (listed in a cluster file or not), sorted.
@@ -383,10 +412,7 @@ fn env_dirs(root: &Path) -> Result<Vec<String>> {
 /// The Applications of a primitive (and its smoke, when scaffolded) in every env.
 fn applications(root: &Path, p: &Primitive, envs: &[Cluster]) -> Vec<String> {
     let mut components = vec![p.id()];
-    if root
-        .join(layout::primitive_component_file(&p.smoke_id()))
-        .is_file()
-    {
+    if has_smoke(root, p) {
         components.push(p.smoke_id());
     }
     envs.iter()

@@ -347,31 +347,39 @@ pub fn prove(
     focus: Option<&str>,
     only: Option<&[String]>,
 ) -> Result<guardrails::Outcome> {
+    // Per env: the images its overlays enable, for the workload and for the smoke.
     let mut enabled = Vec::new();
     for cluster in envs {
-        let overlay = layout::env_values(&cluster.env, layout::PRIMITIVES_DOMAIN, &p.id());
-        let text = match staged.iter().find(|f| f.path == overlay) {
-            Some(f) => Some(f.content.clone()),
-            None => read(sources.root, &overlay)?,
+        let image_of = |component: &str| -> Result<Option<ImageRef>> {
+            let overlay = layout::env_values(&cluster.env, layout::PRIMITIVES_DOMAIN, component);
+            let text = match staged.iter().find(|f| f.path == overlay) {
+                Some(f) => Some(f.content.clone()),
+                None => read(sources.root, &overlay)?,
+            };
+            Ok(text.as_deref().and_then(owned::enabled_image))
         };
-        if let Some(image) = text.as_deref().and_then(owned::enabled_image) {
-            enabled.push((cluster.env.clone(), image));
+        let images = (image_of(&p.id())?, image_of(&p.smoke_id())?);
+        if images.0.is_some() || images.1.is_some() {
+            enabled.push((cluster.env.clone(), images));
         }
     }
-    let image_in = |env: &str| {
-        enabled
-            .iter()
-            .find(|(e, _)| e == env)
-            .map(|(_, i)| i.as_str())
+    let images_in = |env: &str| {
+        let found = enabled.iter().find(|(e, _)| e == env).map(|(_, i)| i);
+        (
+            found.and_then(|i| i.0.as_ref()).map(ImageRef::as_str),
+            found.and_then(|i| i.1.as_ref()).map(ImageRef::as_str),
+        )
     };
     if enabled.len() <= 1 && only.is_none() {
         let env = enabled.first().map(|(e, _)| e.as_str()).or(focus);
+        let (workload, smoke) = env.map_or((None, None), images_in);
         let target = guardrails::Target {
             primitive: p,
             with_smoke,
             envs,
             env,
-            enabled_image: env.and_then(image_in),
+            enabled_image: workload,
+            smoke_image: smoke,
         };
         return guardrails::run(sh, helm, sources, &target);
     }
@@ -383,12 +391,14 @@ pub fn prove(
         renders: 0,
     };
     for env in only.unwrap_or(&all) {
+        let (workload, smoke) = images_in(env);
         let target = guardrails::Target {
             primitive: p,
             with_smoke,
             envs,
             env: Some(env),
-            enabled_image: image_in(env),
+            enabled_image: workload,
+            smoke_image: smoke,
         };
         let checked = guardrails::run(sh, helm, sources, &target)?;
         proof.helm_time += checked.helm_time;

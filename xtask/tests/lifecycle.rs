@@ -20,6 +20,8 @@ const COMPONENT: &str =
 const SHARED: &str = "sources/values/_shared/apps/domain-orders-v0.yaml";
 const DEV: &str = "sources/values/env/dev/apps/domain-orders-v0.yaml";
 const STAGING: &str = "sources/values/env/staging/apps/domain-orders-v0.yaml";
+const DEV_SMOKE: &str = "sources/values/env/dev/apps/domain-orders-v0-smoke.yaml";
+const STAGING_SMOKE: &str = "sources/values/env/staging/apps/domain-orders-v0-smoke.yaml";
 
 fn image(hex: &str) -> String {
     format!(
@@ -221,10 +223,43 @@ fn enable_promote_disable_retire_locally() {
     );
     assert_eq!(snapshot(&dir), before_enable);
 
+    let smoke = format!("docker.io/fullstorydev/grpcurl@sha256:{}", "5".repeat(64));
     let enabled = ok(
         &world,
         &dir,
-        &args("enable-primitive", &["--env", "dev", "--image-ref", &dev]),
+        &args(
+            "enable-primitive",
+            &[
+                "--env",
+                "dev",
+                "--image-ref",
+                &dev,
+                "--smoke-image-ref",
+                &smoke,
+            ],
+        ),
+    );
+    assert_eq!(
+        owned(&enabled, DEV_SMOKE)[1],
+        (
+            "image.ref".to_owned(),
+            "set".to_owned(),
+            Some(smoke.clone())
+        )
+    );
+    assert!(
+        enabled["guardrails"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(
+                |g| g["name"] == "helm template dev-domain-orders-v0-smoke (as generated)"
+                    && g["detail"]
+                        .as_str()
+                        .unwrap()
+                        .starts_with("PostSync hook Job")
+            ),
+        "the smoke renders its Job in dev: {enabled}"
     );
     assert_eq!(enabled["operation"], "enabled");
     assert_eq!(
@@ -257,7 +292,17 @@ fn enable_promote_disable_retire_locally() {
     let again = ok(
         &world,
         &dir,
-        &args("enable-primitive", &["--env", "dev", "--image-ref", &dev]),
+        &args(
+            "enable-primitive",
+            &[
+                "--env",
+                "dev",
+                "--image-ref",
+                &dev,
+                "--smoke-image-ref",
+                &smoke,
+            ],
+        ),
     );
     assert_eq!(again["operation"], "unchanged", "{again}");
 
@@ -286,6 +331,10 @@ fn enable_promote_disable_retire_locally() {
         ("image.ref".to_owned(), "set".to_owned(), Some(dev.clone()))
     );
     assert!(read(&dir, STAGING).contains(&format!("ref: \"{dev}\"")));
+    assert!(
+        read(&dir, STAGING_SMOKE).contains(&format!("ref: \"{smoke}\"")),
+        "the smoke is promoted with the workload"
+    );
     verify_passes(&world, &dir);
 
     // Retire is refused while enabled anywhere.
@@ -315,6 +364,11 @@ fn enable_promote_disable_retire_locally() {
                 ("image.ref".to_owned(), "removed".to_owned(), None),
             ]
         );
+        let smoke = format!("sources/values/env/{env}/apps/{ID}-smoke.yaml");
+        assert!(
+            read(&dir, &smoke).contains("\nenabled: false\n"),
+            "the smoke is disabled with the workload: {disabled}"
+        );
     }
     assert_eq!(
         read(&dir, DEV),
@@ -336,7 +390,7 @@ fn enable_promote_disable_retire_locally() {
             f["path"].as_str().unwrap()
         })
         .collect();
-    assert_eq!(deleted.len(), 6, "{deleted:?}");
+    assert_eq!(deleted.len(), 8, "{deleted:?}");
     for env in ["dev", "staging", "production"] {
         for component in [ID.to_owned(), format!("{ID}-smoke")] {
             let app = format!("{env}-{component}");
@@ -362,6 +416,36 @@ fn enable_promote_disable_retire_locally() {
     let again = ok(&world, &dir, &args("retire-primitive", &[]));
     assert_eq!(again["operation"], "unchanged", "{again}");
     verify_passes(&world, &dir);
+}
+
+#[test]
+fn a_smoke_image_for_a_primitive_without_smoke_is_refused() {
+    let world = World::new();
+    let dir = world.checkout();
+    let out = world.xtask_in(&dir, &args("scaffold-primitive", &["--env", "dev"]));
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    let before = snapshot(&dir);
+    let out = world.xtask_in(
+        &dir,
+        &args(
+            "enable-primitive",
+            &[
+                "--env",
+                "dev",
+                "--image-ref",
+                &image("3"),
+                "--smoke-image-ref",
+                &image("4"),
+            ],
+        ),
+    );
+    assert_eq!(code(&out), 3, "{}", text(&out));
+    assert!(
+        stderr(&out).contains("has no smoke component"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(snapshot(&dir), before);
 }
 
 #[test]
@@ -694,6 +778,20 @@ fn invalid_input_for_every_verb_is_refused_before_anything_is_written_or_request
                 &["--env", "dev", "--image-ref", &latest],
             ),
             "moving tags",
+        ),
+        (
+            args(
+                "enable-primitive",
+                &[
+                    "--env",
+                    "dev",
+                    "--image-ref",
+                    &good,
+                    "--smoke-image-ref",
+                    &unpinned,
+                ],
+            ),
+            "pinned by digest",
         ),
         (args("enable-primitive", &["--env", "dev"]), "--image-ref"),
         (

@@ -8,7 +8,7 @@ use serde_json::json;
 
 use crate::clusters::Cluster;
 
-use super::{Common, Plan, Target, Verb};
+use super::{Common, Part, Plan, Target, Verb};
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct Flags {
@@ -43,12 +43,13 @@ impl Verb for Flags {
     fn plan(&self, root: &Path, envs: &[Cluster]) -> Result<Plan> {
         let p = self.target.primitive();
         super::require_scaffolded(root, &p)?;
-        // No overlay: the env already runs the shared values, which are disabled.
-        let (_, current) = super::overlay(root, &p, &self.env)?;
-        let writes = match current {
-            Some(_) => vec![super::set_overlay(root, &p, &self.env, None)?],
-            None => Vec::new(),
-        };
+        // The smoke goes with the workload. No overlay: the env runs the disabled shared values.
+        let mut writes = Vec::new();
+        for part in [Part::Workload, Part::Smoke] {
+            if super::overlay(root, &p, part, &self.env)?.1.is_some() {
+                writes.push(super::set_overlay(root, &p, part, &self.env, None)?);
+            }
+        }
         Ok(Plan {
             command: Self::COMMAND,
             operation: "disabled",

@@ -10,7 +10,7 @@ use crate::clusters::Cluster;
 use crate::exit;
 use crate::scaffold::owned;
 
-use super::{Common, Plan, Target, Verb};
+use super::{Common, Part, Plan, Target, Verb};
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct Flags {
@@ -66,7 +66,7 @@ impl Verb for Flags {
     fn plan(&self, root: &Path, envs: &[Cluster]) -> Result<Plan> {
         let p = self.target.primitive();
         super::require_scaffolded(root, &p)?;
-        let (path, current) = super::overlay(root, &p, &self.from)?;
+        let (path, current) = super::overlay(root, &p, Part::Workload, &self.from)?;
         let Some(image) = current.as_deref().and_then(owned::enabled_image) else {
             return Err(exit::refused(format!(
                 "{} is not enabled in {} ({path} has no `enabled: true` with a digest-pinned `image.ref`); nothing was written. \
@@ -77,12 +77,29 @@ impl Verb for Flags {
                 self.from
             )));
         };
-        let file = super::set_overlay(root, &p, &self.to, Some(&image))?;
+        let mut writes = vec![super::set_overlay(
+            root,
+            &p,
+            Part::Workload,
+            &self.to,
+            Some(&image),
+        )?];
+        // A smoke enabled in --from goes along with the same digest.
+        let (_, smoke) = super::overlay(root, &p, Part::Smoke, &self.from)?;
+        if let Some(smoke) = smoke.as_deref().and_then(owned::enabled_image) {
+            writes.push(super::set_overlay(
+                root,
+                &p,
+                Part::Smoke,
+                &self.to,
+                Some(&smoke),
+            )?);
+        }
         Ok(Plan {
             command: Self::COMMAND,
             operation: "promoted",
             subject: p.id(),
-            writes: vec![file],
+            writes,
             deletes: Vec::new(),
             applications_title: crate::scaffold::APPLICATIONS_AFTER_MERGE,
             applications: super::applications(root, &p, envs),

@@ -12,7 +12,7 @@ use crate::layout;
 use crate::primitive::{Kind, Name, Primitive, Version};
 use crate::scaffold::{owned, templates};
 
-use super::{Common, Plan, Verb};
+use super::{Common, Part, Plan, Verb};
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct Flags {
@@ -85,9 +85,7 @@ impl Verb for Flags {
         let mut applications = Vec::new();
         let mut prove = Vec::new();
         for p in primitives {
-            let with_smoke = root
-                .join(layout::primitive_component_file(&p.smoke_id()))
-                .is_file();
+            let with_smoke = super::has_smoke(root, &p);
             for mut file in templates::files(&p, with_smoke, None, None) {
                 if let Some(current) = crate::scaffold::read(root, &file.path)? {
                     if owned::is_shared_values(&file.path) {
@@ -96,11 +94,16 @@ impl Verb for Flags {
                 }
                 writes.push(file);
             }
+            // Overlays a person wrote without the header stay theirs entirely.
             for env in &env_dirs {
-                let (path, current) = super::overlay(root, &p, env)?;
-                if let Some(current) = current {
-                    let content = owned::keep_overlay(&owned::overlay_inputs(&p, env), &current);
-                    writes.push(templates::File { path, content });
+                for part in [Part::Workload, Part::Smoke] {
+                    let (path, current) = super::overlay(root, &p, part, env)?;
+                    if let Some(current) =
+                        current.filter(|c| c.starts_with(templates::HEADER_START))
+                    {
+                        let content = owned::keep_overlay(&part.inputs(&p, env), &current);
+                        writes.push(templates::File { path, content });
+                    }
                 }
             }
             applications.extend(super::applications(root, &p, envs));

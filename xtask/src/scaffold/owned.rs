@@ -252,6 +252,14 @@ pub fn set_overlay(
     Ok(text)
 }
 
+/// The inputs of the env overlay of a primitive's smoke.
+pub fn smoke_overlay_inputs<'a>(primitive: &'a Primitive, env: &'a str) -> Inputs<'a> {
+    Inputs {
+        with_smoke: true,
+        ..overlay_inputs(primitive, env)
+    }
+}
+
 /// The inputs of an env overlay of a primitive.
 pub fn overlay_inputs<'a>(primitive: &'a Primitive, env: &'a str) -> Inputs<'a> {
     Inputs {

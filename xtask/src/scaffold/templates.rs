@@ -116,6 +116,20 @@ pub fn files(
     files
 }
 
+/// The smoke's env overlay, which only `enable-primitive --smoke-image-ref` writes.
+pub fn smoke_overlay(p: &Primitive, env: &str, enable: Option<&ImageRef>) -> File {
+    let inputs = Inputs {
+        primitive: p,
+        with_smoke: true,
+        env: Some(env),
+        enable,
+    };
+    File {
+        path: layout::env_values(env, layout::PRIMITIVES_DOMAIN, &p.smoke_id()),
+        content: env_values(&inputs),
+    }
+}
+
 /// The workload's component file: raw-manifests, phase "650".
 pub fn component(inputs: &Inputs) -> String {
     component_file(

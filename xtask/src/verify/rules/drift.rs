@@ -73,12 +73,19 @@ pub fn check_file(file: &SourceFile) -> Option<Problem> {
             )
         }
     };
-    let generated = templates::files(
+    let mut generated = templates::files(
         &recorded.primitive,
         recorded.with_smoke,
         recorded.env.as_deref(),
         recorded.enable.as_ref(),
     );
+    if let (true, Some(env)) = (recorded.with_smoke, recorded.env.as_deref()) {
+        generated.push(templates::smoke_overlay(
+            &recorded.primitive,
+            env,
+            recorded.enable.as_ref(),
+        ));
+    }
     let command = format!("`cargo xtask scaffold-primitive {inputs}`");
     let p = &recorded.primitive;
     let fix = format!(
