@@ -134,7 +134,7 @@ pub fn run<V: Verb>(sh: &Shell, verb: &V) -> Result<()> {
                 &verb.branch(),
                 verb.inputs(),
             )?;
-            dispatch::report::print(&dispatched, common.json);
+            report::print_dispatched(&dispatched, common.json);
             return Ok(None);
         }
         if common.pr.open_pr {

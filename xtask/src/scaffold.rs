@@ -138,13 +138,7 @@ pub fn run(sh: &Shell, flags: &Flags) -> Result<()> {
     .id();
     let result = validate(&root, flags).and_then(|(request, envs)| {
         if flags.trigger.via_workflow {
-            let dispatched = trigger::run(
-                sh,
-                &flags.trigger,
-                flags.pr.repo.as_ref(),
-                &flags.pr.remote,
-                &request,
-            )?;
+            let dispatched = trigger::run(sh, &flags.trigger, &flags.pr, &request)?;
             report::print_dispatched(&dispatched, flags.json);
             return Ok(None);
         }

@@ -674,6 +674,28 @@ fn via_workflow_reports_the_run_and_wait_follows_it_to_its_pull_request() {
         .iter()
         .any(|(_, looks)| *looks >= 3));
 
+    // The scaffold trigger follows through the same way.
+    let scaffold_pr = world
+        .server
+        .add_pull("scaffold/domain-orders-v0", "main", "scaffold", "");
+    let mut scaffold = args("scaffold-primitive", &["--with-smoke"]);
+    scaffold.extend([
+        "--via-workflow",
+        "--repo",
+        "ameideio/ameide-gitops",
+        "--wait",
+        "--wait-interval",
+        "1",
+        "--json",
+    ]);
+    let report = json(&world.xtask_in(&checkout, &scaffold));
+    assert_eq!(report["operation"], "completed", "{report}");
+    assert_eq!(report["conclusion"], "success", "{report}");
+    assert_eq!(
+        report["pr_url"],
+        format!("http://github.localhost/{OWNER}/{REPO}/pull/{scaffold_pr}")
+    );
+
     world.server.set_run_conclusion("failure");
     let out = world.xtask_in(&checkout, &run);
     assert_eq!(code(&out), 1, "{}", text(&out));

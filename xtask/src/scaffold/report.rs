@@ -31,7 +31,7 @@ pub fn to_json(outcome: &Outcome) -> serde_json::Value {
     report
 }
 
-/// The report of `--via-workflow`.
+/// The report of `--via-workflow` (and of `--wait`).
 pub fn print_dispatched(report: &serde_json::Value, as_json: bool) {
     if as_json {
         println!(
@@ -40,18 +40,27 @@ pub fn print_dispatched(report: &serde_json::Value, as_json: bool) {
         );
         return;
     }
+    let s = |k: &str| report[k].as_str().unwrap_or_default().to_owned();
     println!(
-        "dispatched {} on {} (ref {}) for {}; nothing was written here.",
-        report["workflow"].as_str().unwrap_or_default(),
-        report["repository"].as_str().unwrap_or_default(),
-        report["ref"].as_str().unwrap_or_default(),
-        report["component"].as_str().unwrap_or_default()
+        "dispatched {} on {} (ref {}) for {} {}; nothing was written here.",
+        s("workflow"),
+        s("repository"),
+        s("ref"),
+        s("command"),
+        s("component")
     );
     println!("inputs: {}", report["inputs"]);
-    println!(
-        "watch the run: {}",
-        report["watch_url"].as_str().unwrap_or_default()
-    );
+    match report["run_id"].as_u64() {
+        Some(id) => println!("run {id}: {}", s("watch_url")),
+        None => println!("watch the run: {}", s("watch_url")),
+    }
+    if let Some(conclusion) = report["conclusion"].as_str() {
+        println!("run concluded: {conclusion}");
+        match report["pr_url"].as_str() {
+            Some(url) => println!("pull request: {url}"),
+            None => println!("pull request: none open for {}", s("branch")),
+        }
+    }
 }
 
 pub fn print_json(outcome: &Outcome) {
