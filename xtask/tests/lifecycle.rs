@@ -537,6 +537,8 @@ fn each_verb_opens_one_pull_request_and_reruns_change_nothing() {
             args("promote-primitive", &["--from", "dev", "--to", "staging"]),
             "promote/domain-orders-v0-dev-to-staging",
         ),
+        // Someone hand-edits generated files on main between the steps (below).
+        (vec!["upgrade-wiring", "--all"], "upgrade/all"),
         (
             args("disable-primitive", &["--env", "dev"]),
             "disable/domain-orders-v0-dev",
@@ -547,7 +549,13 @@ fn each_verb_opens_one_pull_request_and_reruns_change_nothing() {
         ),
         (args("retire-primitive", &[]), "retire/domain-orders-v0"),
     ];
+    let fresh_component = std::fs::read_to_string(world.seed().join(COMPONENT)).unwrap();
     for (i, (verb, branch)) in steps.iter().enumerate() {
+        if *branch == "upgrade/all" {
+            let edited = fresh_component.replace("version: main", "version: main # pinned");
+            std::fs::write(world.seed().join(COMPONENT), edited).unwrap();
+            world.commit_seed("a hand edit of a generated file");
+        }
         let mut run = verb.clone();
         run.extend(pr);
         let first = ok(&world, &checkout, &run);
@@ -571,6 +579,13 @@ fn each_verb_opens_one_pull_request_and_reruns_change_nothing() {
             .unwrap();
         assert!(pull.body.contains("### Owned values"), "{}", pull.body);
         world.merge(branch);
+        if *branch == "upgrade/all" {
+            assert_eq!(world.show("main", COMPONENT), Some(fresh_component.clone()));
+            assert!(
+                world.show("main", STAGING).unwrap().contains(&dev),
+                "owned values kept"
+            );
+        }
     }
     assert_eq!(world.show("main", DEV), None);
     assert_eq!(world.show("main", COMPONENT), None);
