@@ -326,9 +326,9 @@ pub fn scaffold(
 }
 
 /// Renders every component of `p` with the staged files, each env expecting what its overlay
-/// (staged, else in the tree) enables. The guardrails take one enabled env, so with several
-/// enabled envs, or when only some envs are asked for, they run once per env and keep that
-/// env's renders.
+/// (staged, else in the tree) enables, and keeps the renders of the envs in `only` (all when
+/// None). The guardrails take one enabled env, so with several enabled envs they run once per
+/// env and keep that env's renders.
 #[allow(clippy::too_many_arguments)]
 pub fn prove(
     sh: &Shell,
@@ -364,8 +364,19 @@ pub fn prove(
             found.and_then(|i| i.1.as_ref()).map(ImageRef::as_str),
         )
     };
-    if enabled.len() <= 1 && only.is_none() {
-        let env = enabled.first().map(|(e, _)| e.as_str()).or(focus);
+    let asked = |name: &str| {
+        only.is_none_or(|only| {
+            only.iter()
+                .any(|env| name.starts_with(&format!("helm template {env}-")))
+        })
+    };
+    if enabled.len() <= 1 {
+        let first_asked = only.and_then(|o| o.first()).map(String::as_str);
+        let env = enabled
+            .first()
+            .map(|(e, _)| e.as_str())
+            .or(focus)
+            .or(first_asked);
         let (workload, smoke) = env.map_or((None, None), images_in);
         let target = guardrails::Target {
             primitive: p,
@@ -375,7 +386,9 @@ pub fn prove(
             enabled_image: workload,
             smoke_image: smoke,
         };
-        return guardrails::run(sh, helm, sources, &target);
+        let mut checked = guardrails::run(sh, helm, sources, &target)?;
+        checked.guardrails.retain(|g| asked(&g.name));
+        return Ok(checked);
     }
     let all: Vec<String> = envs.iter().map(|c| c.env.clone()).collect();
     let mut proof = guardrails::Outcome {
