@@ -12,6 +12,7 @@ use support::{repo_root, tool, TempDir};
 
 const SCAFFOLD: &str = ".github/workflows/scaffold-primitive-gitops.yaml";
 const VERIFY: &str = ".github/workflows/verify.yaml";
+const LIFECYCLE: &str = ".github/workflows/primitive-lifecycle-gitops.yaml";
 const PREVIEW_COMMENT: &str = ".github/workflows/preview-comment.yaml";
 
 fn workflow(path: &str) -> Value {
@@ -44,7 +45,7 @@ fn the_workflows_are_lint_clean() {
     let out = lint(repo_root());
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(
-        text(&out).contains("workflows clean: actionlint and zizmor found nothing in 3 files"),
+        text(&out).contains("workflows clean: actionlint and zizmor found nothing in 4 files"),
         "{}",
         text(&out)
     );
@@ -133,7 +134,7 @@ fn the_scaffold_workflow_takes_exactly_the_documented_inputs() {
 
 #[test]
 fn least_privilege_and_pinned_actions_everywhere() {
-    for path in [SCAFFOLD, VERIFY, PREVIEW_COMMENT] {
+    for path in [SCAFFOLD, VERIFY, LIFECYCLE, PREVIEW_COMMENT] {
         let wf = workflow(path);
         assert_eq!(
             wf["permissions"],

@@ -176,8 +176,16 @@ fn or_nothing(what: &str, otherwise: &str) -> String {
     }
 }
 
-/// For a pull request body: the objects each new Application will create, from the preview.
+/// For a pull request body: the objects each new Application will create, from the preview;
+/// nothing when the change adds no Application.
 pub fn created(preview: &Preview) -> String {
+    if !preview
+        .applications
+        .iter()
+        .any(|a| a.change == Change::Added)
+    {
+        return String::new();
+    }
     let mut out = String::from("\n### Objects each new Application creates\n\n");
     for app in preview
         .applications
