@@ -56,26 +56,8 @@ pub fn application_name(env: &str, component: &str) -> String {
 /// Every `component.yaml` under the components folder, as sorted repository paths (the order the
 /// ApplicationSet's git files generator processes them in).
 pub fn component_files(root: &std::path::Path) -> std::io::Result<Vec<String>> {
-    let mut found = Vec::new();
-    let mut stack = vec![root.join(COMPONENTS_DIR)];
-    while let Some(dir) = stack.pop() {
-        let entries = match std::fs::read_dir(&dir) {
-            Ok(entries) => entries,
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(err) => return Err(err),
-        };
-        for entry in entries {
-            let entry = entry?;
-            let path = entry.path();
-            if entry.file_type()?.is_dir() {
-                stack.push(path);
-            } else if entry.file_name() == "component.yaml" {
-                let relative = path.strip_prefix(root).expect("under root");
-                found.push(relative.to_string_lossy().replace('\\', "/"));
-            }
-        }
-    }
-    found.sort();
+    let mut found = walk(root, COMPONENTS_DIR, Walk::EVERYTHING)?;
+    found.retain(|path| path.rsplit('/').next() == Some("component.yaml"));
     Ok(found)
 }
 
@@ -98,9 +80,36 @@ pub fn appset_files(root: &std::path::Path) -> std::io::Result<Vec<String>> {
 /// repo-server lists a checkout: hidden folders (`.git`, `.tools`) and Cargo's `target` are not
 /// part of it.
 pub fn files_under(root: &std::path::Path, path: &str) -> std::io::Result<Vec<String>> {
-    let start = root.join(path);
+    let checkout = Walk {
+        enter: |name| !name.starts_with('.') && name != "target",
+        follow_links: false,
+    };
+    walk(root, path, checkout)
+}
+
+/// How [`walk`] treats what it meets.
+#[derive(Clone, Copy)]
+pub struct Walk {
+    /// Whether to go into a folder of this name.
+    pub enter: fn(&str) -> bool,
+    /// Through symbolic links, as helm's chart loader goes; else a link is neither file nor
+    /// folder and is left out.
+    pub follow_links: bool,
+}
+
+impl Walk {
+    /// Every folder, links not followed.
+    pub const EVERYTHING: Walk = Walk {
+        enter: |_| true,
+        follow_links: false,
+    };
+}
+
+/// The one file walker: every file at or under `path` (a repository path under `root`; "" is
+/// `root` itself), as sorted paths relative to `root`. A missing `path` holds no file.
+pub fn walk(root: &std::path::Path, path: &str, how: Walk) -> std::io::Result<Vec<String>> {
     let mut found = Vec::new();
-    match std::fs::metadata(&start) {
+    match std::fs::metadata(root.join(path)) {
         Ok(meta) if meta.is_file() => return Ok(vec![path.to_owned()]),
         Ok(_) => {}
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(found),
@@ -116,12 +125,18 @@ pub fn files_under(root: &std::path::Path, path: &str) -> std::io::Result<Vec<St
             } else {
                 format!("{dir}/{name}")
             };
-            let kind = entry.file_type()?;
-            if kind.is_dir() {
-                if !name.starts_with('.') && name != "target" {
+            let (is_dir, is_file) = if how.follow_links {
+                // What a link points at; a broken link is a file that fails to read.
+                std::fs::metadata(entry.path()).map_or((false, true), |m| (m.is_dir(), !m.is_dir()))
+            } else {
+                let kind = entry.file_type()?;
+                (kind.is_dir(), kind.is_file())
+            };
+            if is_dir {
+                if (how.enter)(&name) {
                     stack.push(child);
                 }
-            } else if kind.is_file() {
+            } else if is_file {
                 found.push(child);
             }
         }

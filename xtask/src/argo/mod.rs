@@ -53,6 +53,32 @@ pub const RULE_TEMPLATE: &str = "appset-template";
 pub const RULE_DUPLICATE: &str = "application-duplicate";
 pub const RULE_SOURCE: &str = "application-source";
 
+/// The file patterns of every git files generator of the ApplicationSet file `appset` (matrix and
+/// merge children too), each with its literal folder (the segments before the first wildcard; the
+/// whole pattern when it has none).
+pub fn git_file_patterns(root: &Path, appset: &str) -> Vec<(String, String)> {
+    fn collect(generators: &serde_yaml::Value, out: &mut Vec<(String, String)>) {
+        for generator in generators.as_sequence().into_iter().flatten() {
+            let files = generator["git"]["files"].as_sequence();
+            for path in files
+                .into_iter()
+                .flatten()
+                .filter_map(|f| f["path"].as_str())
+            {
+                out.push((path.to_owned(), glob::literal_prefix(path)));
+            }
+            collect(&generator["matrix"]["generators"], out);
+            collect(&generator["merge"]["generators"], out);
+        }
+    }
+    let text = std::fs::read_to_string(root.join(appset)).unwrap_or_default();
+    let mut out = Vec::new();
+    for doc in parse_documents(&text).unwrap_or_default() {
+        collect(&doc["spec"]["generators"], &mut out);
+    }
+    out
+}
+
 /// Reads every ApplicationSet under `root` and computes the Applications Argo CD would create.
 /// Errors only when discovery itself cannot run (no helm, unreadable folder); everything Argo CD
 /// would refuse is a problem.

@@ -196,38 +196,13 @@ fn plan(sources: &Sources, target: &Target) -> Vec<Check> {
 
 /// Runs the renders on as many threads as there are cores, keeping their order.
 fn run_parallel(sh: &Shell, helm: &Path, checks: &[Check]) -> Vec<(Result<String>, Duration)> {
-    let workers = std::thread::available_parallelism()
-        .map_or(2, |n| n.get())
-        .min(checks.len().max(1));
-    let dir = sh.current_dir();
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let results = std::sync::Mutex::new((0..checks.len()).map(|_| None).collect::<Vec<_>>());
-    std::thread::scope(|scope| {
-        for _ in 0..workers {
-            scope.spawn(|| {
-                let sh = Shell::new().expect("a shell");
-                sh.change_dir(&dir);
-                loop {
-                    let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                    let Some(check) = checks.get(i) else { break };
-                    if crate::interrupt::is_set() {
-                        results.lock().expect("not poisoned")[i] =
-                            Some((Err(anyhow::anyhow!("interrupted")), Duration::ZERO));
-                        continue;
-                    }
-                    let started = Instant::now();
-                    let result = helm::template(&sh, helm, &check.render);
-                    results.lock().expect("not poisoned")[i] = Some((result, started.elapsed()));
-                }
-            });
+    crate::pool::map(sh, checks, |sh, check| {
+        if crate::interrupt::is_set() {
+            return (Err(anyhow::anyhow!("interrupted")), Duration::ZERO);
         }
-    });
-    results
-        .into_inner()
-        .expect("not poisoned")
-        .into_iter()
-        .map(|r| r.expect("every check ran"))
-        .collect()
+        let started = Instant::now();
+        (helm::template(sh, helm, &check.render), started.elapsed())
+    })
 }
 
 /// Checks a render against its expectation; returns a one-line description of what was seen.

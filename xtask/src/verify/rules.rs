@@ -16,6 +16,7 @@ mod fixture;
 
 use std::path::Path;
 
+use crate::layout;
 use crate::primitive::check_dns_label;
 
 use super::names::NameList;
@@ -193,7 +194,7 @@ impl Tree {
 fn read_each(root: &Path, each: &mut dyn FnMut(SourceFile)) -> Vec<Problem> {
     let mut paths = Vec::new();
     for dir in TREE_DIRS {
-        walk(root, dir, &mut paths);
+        paths.extend(layout::walk(root, dir, layout::Walk::EVERYTHING).unwrap_or_default());
     }
     paths.sort();
     let mut unreadable = Vec::new();
@@ -268,21 +269,6 @@ fn is_yaml_in_scope(path: &str) -> bool {
             .split('/')
             .any(|segment| segment == "templates" || segment == "files");
     yaml && !templated
-}
-
-fn walk(root: &Path, dir: &str, out: &mut Vec<String>) {
-    let Ok(entries) = std::fs::read_dir(root.join(dir)) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let path = format!("{dir}/{name}");
-        match entry.file_type() {
-            Ok(t) if t.is_dir() => walk(root, &path, out),
-            Ok(t) if t.is_file() => out.push(path),
-            _ => {}
-        }
-    }
 }
 
 /// The Levenshtein distance of two strings, for "did you mean" hints.

@@ -193,22 +193,19 @@ mod tests {
     fn yaml(text: &str) -> Value {
         serde_yaml::from_str(text).unwrap()
     }
-    /// An ApplicationSet over a scratch folder holding `files`.
-    struct Scratch {
-        root: std::path::PathBuf,
-    }
 
-    impl Scratch {
-        fn new(name: &str, files: &[(&str, &str)]) -> Scratch {
-            let root =
-                std::env::temp_dir().join(format!("xtask-appset-{name}-{}", std::process::id()));
-            let _ = std::fs::remove_dir_all(&root);
+    /// An ApplicationSet over a scratch folder holding `files`.
+    struct Tree(crate::scratch::Scratch);
+
+    impl Tree {
+        fn new(name: &str, files: &[(&str, &str)]) -> Tree {
+            let dir = crate::scratch::Scratch::dir(&format!("xtask-appset-{name}")).unwrap();
             for (path, text) in files {
-                let target = root.join(path);
+                let target = dir.path().join(path);
                 std::fs::create_dir_all(target.parent().unwrap()).unwrap();
                 std::fs::write(target, text).unwrap();
             }
-            Scratch { root }
+            Tree(dir)
         }
 
         fn params(&self, file: &str, prefix: &str) -> Result<Vec<ParamSet>, Problem> {
@@ -217,13 +214,7 @@ mod tests {
                 "",
                 yaml("metadata: {name: x}"),
             );
-            appset.file_params(&self.root, file, prefix)
-        }
-    }
-
-    impl Drop for Scratch {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.root);
+            appset.file_params(self.0.path(), file, prefix)
         }
     }
 
@@ -246,7 +237,7 @@ mod tests {
 
     #[test]
     fn a_file_gives_one_set_per_object_and_path_params_are_written_last() {
-        let scratch = Scratch::new(
+        let scratch = Tree::new(
             "files",
             &[
                 ("c/map/component.yaml", "name: one\npath: mine\nn: 3\n"),

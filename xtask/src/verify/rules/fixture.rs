@@ -3,12 +3,12 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde_yaml::Value;
 
 use crate::clusters::{self, Cluster};
 use crate::layout;
+use crate::scratch::{copy_tree, Scratch};
 
 use super::{Application, Problem, TREE_DIRS};
 
@@ -99,22 +99,23 @@ pub fn find<'p>(problems: &'p [Problem], rule: &str, path: &str) -> &'p Problem 
 /// A temporary copy of the repository's desired state, removed on drop.
 pub struct Fixture {
     root: PathBuf,
+    _dir: Scratch,
 }
 
 impl Fixture {
     pub fn new() -> Fixture {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let root = std::env::temp_dir().join(format!(
-            "xtask-rules-{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&root);
+        let dir = Scratch::dir("xtask-rules").expect("a scratch folder");
         let source = repo_root();
-        for dir in TREE_DIRS {
-            copy_tree(&source.join(dir), &root.join(dir));
+        for tree in TREE_DIRS {
+            let from = source.join(tree);
+            if from.is_dir() {
+                copy_tree(&from, &dir.path().join(tree)).expect("a copy of the tree");
+            }
         }
-        Fixture { root }
+        Fixture {
+            root: dir.path().to_path_buf(),
+            _dir: dir,
+        }
     }
 
     pub fn root(&self) -> &Path {
@@ -133,7 +134,7 @@ impl Fixture {
 
     /// Lays a tree of repository paths (a golden scaffold case) over the copy.
     pub fn lay(&self, dir: &Path) {
-        copy_tree(dir, &self.root);
+        copy_tree(dir, &self.root).expect("the tree laid over the copy");
     }
 
     /// Writes a component of `domain` (name on line 1, componentType on 4, rolloutPhase on 5).
@@ -170,12 +171,6 @@ impl Fixture {
     }
 }
 
-impl Drop for Fixture {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.root);
-    }
-}
-
 fn component_text(
     name: &str,
     domain: &str,
@@ -187,19 +182,4 @@ fn component_text(
         "name: {name}\nproject: ameide\ndomain: {domain}\ncomponentType: {component_type}\nrolloutPhase: \"{phase}\"\nchart:\n  repoURL: {}\n  path: {chart}\n  version: main\n",
         layout::REPO_URL
     )
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    let Ok(entries) = std::fs::read_dir(from) else {
-        return;
-    };
-    std::fs::create_dir_all(to).unwrap();
-    for entry in entries.flatten() {
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
 }
