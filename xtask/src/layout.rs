@@ -3,8 +3,6 @@
 //! Paths are repository-relative strings with '/' separators, so that plans, JSON output and golden
 //! files read the same on every machine.
 
-use crate::clusters::Cluster;
-
 /// The URL of this repository, as component files and the ApplicationSet name it.
 pub const REPO_URL: &str = "https://github.com/ameideio/ameide-gitops.git";
 pub const APPSETS_DIR: &str = "argocd/applicationsets";
@@ -33,24 +31,9 @@ pub fn env_values(env: &str, domain: &str, component: &str) -> String {
     format!("sources/values/env/{env}/{domain}/{component}.yaml")
 }
 
-/// The six value layers of an Application, in the order the ApplicationSet passes them to Helm.
-pub fn value_layers(cluster: &Cluster, domain: &str, component: &str) -> [String; 6] {
-    [
-        "sources/values/base/globals.yaml".to_owned(),
-        format!(
-            "sources/values/cluster/{}/globals.yaml",
-            cluster.cluster_type
-        ),
-        format!("sources/values/env/{}/globals.yaml", cluster.env),
-        format!("config/node-profiles/{}.yaml", cluster.node_profile),
-        shared_values(domain, component),
-        env_values(&cluster.env, domain, component),
-    ]
-}
-
-/// The Argo CD Application generated for a component in an env.
-pub fn application_name(env: &str, component: &str) -> String {
-    format!("{env}-{component}")
+/// The folder of an env's value files.
+pub fn env_values_dir(env: &str) -> String {
+    format!("sources/values/env/{env}/")
 }
 
 /// Every `component.yaml` under the components folder, as sorted repository paths (the order the

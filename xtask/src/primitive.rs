@@ -204,17 +204,15 @@ impl Primitive {
     }
 
     /// Every Kubernetes name that will exist for these inputs, with what it names.
-    pub fn derived_names(&self, envs: &[&str], with_smoke: bool) -> Vec<(String, String)> {
+    /// The Application and Helm release names are the ApplicationSet's to give: the scaffolder checks
+    /// the ones discovery generates.
+    pub fn derived_names(&self, with_smoke: bool) -> Vec<(String, String)> {
         let mut names = Vec::new();
         let mut components = vec![self.id()];
         if with_smoke {
             components.push(self.smoke_id());
         }
         for component in &components {
-            for env in envs {
-                names.push((format!("Application ({env})"), format!("{env}-{component}")));
-            }
-            names.push(("Helm release".to_owned(), component.clone()));
             names.push((
                 "disabled marker".to_owned(),
                 format!("{component}-disabled"),
@@ -234,14 +232,9 @@ impl Primitive {
 
     /// Refuses the inputs when any derived name breaks DNS-1123 or its length limit (63, and 53
     /// for Helm releases).
-    pub fn check_derived_names(&self, envs: &[&str], with_smoke: bool) -> Result<(), String> {
-        for (what, name) in self.derived_names(envs, with_smoke) {
-            let checked = if what == "Helm release" {
-                check_release_name(&name)
-            } else {
-                check_dns_label(&name)
-            };
-            if let Err(rule) = checked {
+    pub fn check_derived_names(&self, with_smoke: bool) -> Result<(), String> {
+        for (what, name) in self.derived_names(with_smoke) {
+            if let Err(rule) = check_dns_label(&name) {
                 return Err(format!(
                     "name {}: the derived {what} name \"{name}\" {rule}; choose a shorter --name (nothing is truncated)",
                     show(self.name.as_str())
@@ -587,23 +580,13 @@ mod tests {
     }
 
     #[test]
-    fn derived_names_are_listed_for_every_env() {
+    fn derived_names_are_listed() {
         let p = primitive("domain", "orders", "v0");
-        let names: Vec<String> = p
-            .derived_names(&["dev", "production"], true)
-            .into_iter()
-            .map(|(_, n)| n)
-            .collect();
+        let names: Vec<String> = p.derived_names(true).into_iter().map(|(_, n)| n).collect();
         assert_eq!(
             names,
             [
-                "dev-domain-orders-v0",
-                "production-domain-orders-v0",
-                "domain-orders-v0",
                 "domain-orders-v0-disabled",
-                "dev-domain-orders-v0-smoke",
-                "production-domain-orders-v0-smoke",
-                "domain-orders-v0-smoke",
                 "domain-orders-v0-smoke-disabled",
                 "orders-v0",
                 "orders-v0-domain",
@@ -618,32 +601,19 @@ mod tests {
         // "integration-" + name + "-v0-smoke-grpc-health" is the longest name: 12 + n + 21.
         let fits = "n".repeat(63 - 12 - 21);
         let p = primitive("integration", &fits, "v0");
-        assert_eq!(p.check_derived_names(&["production"], true), Ok(()));
+        assert_eq!(p.check_derived_names(true), Ok(()));
         let over = "n".repeat(63 - 12 - 21 + 1);
         let p = primitive("integration", &over, "v0");
-        let err = p.check_derived_names(&["production"], true).unwrap_err();
+        let err = p.check_derived_names(true).unwrap_err();
         assert!(
             err.contains(&format!(
                 "smoke Job name \"integration-{over}-v0-smoke-grpc-health\" is 64 characters"
             )),
             "{err}"
         );
-        // Without a smoke the Application in production is the longest.
-        assert_eq!(p.check_derived_names(&["production"], false), Ok(()));
-    }
-
-    #[test]
-    fn release_names_stop_at_helms_53() {
-        // With a one-letter env the Application is short and the release limit binds.
-        let fits = primitive("domain", &"n".repeat(53 - 10), "v0");
-        assert_eq!(fits.check_derived_names(&["d"], false), Ok(()));
-        let over = primitive("domain", &"n".repeat(53 - 10 + 1), "v0");
-        let err = over.check_derived_names(&["d"], false).unwrap_err();
-        assert!(err.contains("Helm release name \"domain-"), "{err}");
-        assert!(
-            err.contains("is 54 characters, over Helm's release name limit of 53"),
-            "{err}"
-        );
+        // Without a smoke no name of the primitive's own is that long (the Application names
+        // are discovery's, checked by the scaffolder's guardrails).
+        assert_eq!(p.check_derived_names(false), Ok(()));
     }
 
     #[test]

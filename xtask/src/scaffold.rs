@@ -197,9 +197,6 @@ pub fn validate(root: &Path, flags: &Flags) -> Result<(Request, Vec<Cluster>)> {
         name: flags.name.clone(),
         version: flags.version.clone(),
     };
-    primitive
-        .check_derived_names(&env_names, flags.with_smoke)
-        .map_err(exit::invalid)?;
     let request = Request {
         primitive,
         with_smoke: flags.with_smoke,
@@ -217,7 +214,7 @@ pub fn scaffold(
     root: &Path,
     helm: &Path,
     request: &Request,
-    envs: &[Cluster],
+    _envs: &[Cluster],
     dry_run: bool,
 ) -> Result<Outcome> {
     let p = &request.primitive;
@@ -256,11 +253,15 @@ pub fn scaffold(
     let target = guardrails::Target {
         primitive: p,
         with_smoke: request.with_smoke,
-        envs,
         env: request.env.as_deref(),
         enabled_image: request.enable.as_ref().map(ImageRef::as_str),
     };
     let checked = guardrails::run(sh, helm, &sources, &target)?;
+    // Names are checked once discovery has named the Applications: it is the ApplicationSet that
+    // names them and their releases.
+    guardrails::check_names(p.name.as_str(), &checked.applications)
+        .and_then(|()| p.check_derived_names(request.with_smoke))
+        .map_err(exit::invalid)?;
     let failed = checked
         .guardrails
         .iter()
@@ -287,7 +288,11 @@ pub fn scaffold(
     Ok(Outcome {
         operation,
         component: p.id(),
-        applications: applications(request, envs),
+        applications: checked
+            .applications
+            .iter()
+            .map(|a| a.name.clone())
+            .collect(),
         files: planned,
         errors: checked
             .guardrails
@@ -361,22 +366,6 @@ fn refuse_taken_names(root: &Path, request: &Request, planned: &[Planned]) -> Re
             taken.join("\n  ")
         )))
     }
-}
-
-/// The Applications that appear after merge: every env of the ApplicationSet times each component.
-pub fn applications(request: &Request, envs: &[Cluster]) -> Vec<String> {
-    let p = &request.primitive;
-    let mut components = vec![p.id()];
-    if request.with_smoke {
-        components.push(p.smoke_id());
-    }
-    envs.iter()
-        .flat_map(|c| {
-            components
-                .iter()
-                .map(move |id| layout::application_name(&c.env, id))
-        })
-        .collect()
 }
 
 impl Outcome {

@@ -18,10 +18,11 @@ mod glob;
 mod gotemplate;
 mod names;
 pub mod render_plan;
+pub mod repository;
 mod template;
 mod yaml;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use xshell::Shell;
@@ -29,6 +30,7 @@ use xshell::Shell;
 pub use application::Application;
 
 use crate::layout;
+use crate::scratch::Scratch;
 use crate::verify::cache::Cache;
 use crate::verify::problem::Problem;
 use appset::AppSet;
@@ -79,6 +81,36 @@ pub fn git_file_patterns(root: &Path, appset: &str) -> Vec<(String, String)> {
     out
 }
 
+/// A change not yet made, as Argo CD will see it once merged: a scratch copy of the repository's
+/// files (as the repo-server sees them) with `planned` laid over it (repository paths, each with
+/// the file holding its new text), and what discovery finds there. Rendering reads the copy too.
+pub struct Preview {
+    pub dir: Scratch,
+    pub discovery: Discovery,
+}
+
+pub fn preview(
+    sh: &Shell,
+    helm: &Path,
+    root: &Path,
+    planned: &[(String, PathBuf)],
+) -> Result<Preview> {
+    let dir = Scratch::dir("xtask-preview").context("creating a scratch copy of the repository")?;
+    let files = repository::Files::list(sh, root).context("listing the repository's files")?;
+    let copies = files
+        .iter()
+        .map(|path| (path.to_owned(), root.join(path)))
+        .chain(planned.iter().cloned());
+    for (path, from) in copies {
+        let to = dir.path().join(&path);
+        std::fs::create_dir_all(to.parent().expect("a file has a folder"))
+            .and_then(|()| std::fs::copy(&from, &to).map(drop))
+            .with_context(|| format!("copying {path} into the scratch copy"))?;
+    }
+    let discovery = discover(sh, helm, dir.path())?;
+    Ok(Preview { dir, discovery })
+}
+
 /// Reads every ApplicationSet under `root` and computes the Applications Argo CD would create.
 /// Errors only when discovery itself cannot run (no helm, unreadable folder); everything Argo CD
 /// would refuse is a problem.
@@ -124,6 +156,7 @@ pub fn discover_each(
             .with_context(|| format!("listing {}", layout::APPSETS_DIR))?,
         ..Discovery::default()
     };
+    let files = repository::Files::list(sh, root).context("listing the repository's files")?;
     let mut names = Names::default();
     for path in &discovery.appsets {
         let text =
@@ -147,7 +180,7 @@ pub fn discover_each(
             if doc["kind"].as_str() != Some("ApplicationSet") {
                 continue;
             }
-            let appset = AppSet::new(path, &text, doc);
+            let appset = AppSet::new(path, &text, doc, &files);
             let problems = appset.generate(sh, helm, root, cache, &mut |mut apps| {
                 names.keep_first(&mut apps);
                 on_chunk(apps)

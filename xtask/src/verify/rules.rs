@@ -75,10 +75,9 @@ pub fn with_checker<R>(
     problems.extend(components.smoke_workloads());
     let mut checker = Checker {
         index: &index,
-        components: &components,
         steps,
         problems,
-        read: vec![false; index.paths.count()],
+        read: values::ValuesRead::new(&index),
         image: Vec::new(),
     };
     let result = f(&mut checker)?;
@@ -89,11 +88,10 @@ pub fn with_checker<R>(
 /// does not keep: of them it keeps only which files they read and the problems found.
 pub struct Checker<'t> {
     index: &'t Index<'t>,
-    components: &'t component::Components,
     steps: component::RolloutSteps,
     problems: Vec<Problem>,
     /// Per file of the index: whether an Application reads it (for `orphan-values`).
-    read: Vec<bool>,
+    read: values::ValuesRead,
     /// `image-policy` findings with their Application, grouped once at the end.
     image: Vec<(Problem, String)>,
 }
@@ -110,7 +108,7 @@ impl Checker<'_> {
 
     fn finish(mut self) -> Vec<Problem> {
         self.problems
-            .extend(values::orphans(self.index, self.components, &self.read));
+            .extend(values::orphans(self.index, &self.read));
         self.problems.extend(super::problem::group_by_application(
             self.image,
             super::problem::Naming::After,

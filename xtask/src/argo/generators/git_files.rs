@@ -22,23 +22,18 @@ impl Generator for GitFiles {
     fn params(
         &self,
         appset: &AppSet,
-        root: &Path,
+        _root: &Path,
         spec: &Value,
         problems: &mut Vec<Problem>,
     ) -> Option<Sets> {
-        appset.git_files(root, spec, problems)
+        appset.git_files(spec, problems)
     }
 }
 
 impl AppSet<'_> {
     /// Argo CD's git files generator over the working tree (`applicationset/generators/git.go`):
     /// the matching files now, their parameter sets when [`Sets::each`] reads them.
-    pub(crate) fn git_files(
-        &self,
-        root: &Path,
-        git: &Value,
-        problems: &mut Vec<Problem>,
-    ) -> Option<Sets> {
+    pub(crate) fn git_files(&self, git: &Value, problems: &mut Vec<Problem>) -> Option<Sets> {
         let repo = git["repoURL"].as_str().unwrap_or_default();
         if !same_repo(repo, layout::REPO_URL) {
             problems.push(self.problem(
@@ -71,16 +66,13 @@ impl AppSet<'_> {
                 excluded.push(pattern);
                 continue;
             }
-            let found = match layout::files_under(root, &glob::literal_prefix(pattern)) {
-                Ok(files) => files
-                    .into_iter()
-                    .filter(|f| glob::matches(pattern, f))
-                    .collect::<Vec<_>>(),
-                Err(err) => {
-                    problems.push(self.problem("files", format!("cannot list {pattern}: {err}")));
-                    continue;
-                }
-            };
+            let found: Vec<String> = self
+                .files
+                .under(&glob::literal_prefix(pattern))
+                .into_iter()
+                .filter(|f| glob::matches(pattern, f))
+                .map(str::to_owned)
+                .collect();
             if found.is_empty() {
                 problems.push(self.problem(
                     "path",
@@ -209,10 +201,12 @@ mod tests {
         }
 
         fn params(&self, file: &str, prefix: &str) -> Result<Vec<ParamSet>, Problem> {
+            let files = crate::argo::repository::Files::default();
             let appset = AppSet::new(
                 "argocd/applicationsets/x.yaml",
                 "",
                 yaml("metadata: {name: x}"),
+                &files,
             );
             appset.file_params(self.0.path(), file, prefix)
         }

@@ -131,11 +131,6 @@ impl Components {
         }
     }
 
-    /// Each component's domain and name.
-    pub fn ids(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.domains.iter().zip(self.ids.iter())
-    }
-
     /// `smoke-workload`: a smoke without its workload tests nothing.
     pub fn smoke_workloads(&self) -> Vec<Problem> {
         let smokes = self.smoke_files.iter().zip(self.smoke_names.iter());

@@ -55,14 +55,14 @@ fn build(cluster: &Cluster, file: &str, doc: &Value, name: &str, domain: &str) -
     .map(|(k, v)| (k.to_owned(), v))
     .collect();
     Application {
-        name: layout::application_name(&cluster.env, name),
+        name: format!("{}-{name}", cluster.env),
         appset: layout::APPSET.to_owned(),
         component_file: file.to_owned(),
         env: cluster.env.clone(),
         namespace: cluster.namespace.clone(),
         chart: doc["chart"]["path"].as_str().unwrap_or("").to_owned(),
         release: name.to_owned(),
-        value_files: layout::value_layers(cluster, domain, name).to_vec(),
+        value_files: value_layers(cluster, domain, name).to_vec(),
         labels,
         ignore_missing_value_files: false,
         manifest: "null".into(),
@@ -94,6 +94,22 @@ pub fn find<'p>(problems: &'p [Problem], rule: &str, path: &str) -> &'p Problem 
         .iter()
         .find(|p| p.rule == rule && p.path == path)
         .unwrap_or_else(|| panic!("no {rule} problem at {path}; found: {problems:#?}"))
+}
+
+/// The six value layers the ApplicationSet gives an Application, written out for the hand-built
+/// Applications of the rules' unit tests (verify itself reads them off discovery).
+fn value_layers(cluster: &Cluster, domain: &str, component: &str) -> [String; 6] {
+    [
+        "sources/values/base/globals.yaml".to_owned(),
+        format!(
+            "sources/values/cluster/{}/globals.yaml",
+            cluster.cluster_type
+        ),
+        format!("sources/values/env/{}/globals.yaml", cluster.env),
+        format!("config/node-profiles/{}.yaml", cluster.node_profile),
+        layout::shared_values(domain, component),
+        layout::env_values(&cluster.env, domain, component),
+    ]
 }
 
 /// A temporary copy of the repository's desired state, removed on drop.
