@@ -17,7 +17,7 @@ use xshell::Shell;
 use crate::clusters::{self, Cluster};
 use crate::exit;
 use crate::layout;
-use crate::primitive::{show, ImageRef, Kind, Name, Primitive, Version};
+use crate::primitive::{show, ImageRef, Kind, Name, OverLimit, Primitive, Version};
 use crate::tools;
 
 use guardrails::{Guardrail, Status};
@@ -259,9 +259,10 @@ pub fn scaffold(
     let checked = guardrails::run(sh, helm, &sources, &target)?;
     // Names are checked once discovery has named the Applications: it is the ApplicationSet that
     // names them and their releases.
-    guardrails::check_names(p.name.as_str(), &checked.applications)
-        .and_then(|()| p.check_derived_names(request.with_smoke))
-        .map_err(exit::invalid)?;
+    let mut over = OverLimit::default();
+    guardrails::check_names(&checked.applications, &mut over);
+    p.check_derived_names(request.with_smoke, &mut over);
+    over.result(p.name.as_str()).map_err(exit::invalid)?;
     let failed = checked
         .guardrails
         .iter()

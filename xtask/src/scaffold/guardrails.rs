@@ -14,9 +14,7 @@ use xshell::Shell;
 use crate::argo::{self, render_plan};
 use crate::helm;
 use crate::layout;
-use crate::primitive::{
-    check_dns_label, check_release_name, Primitive, MAX_NAME_LEN, MAX_RELEASE_LEN,
-};
+use crate::primitive::{OverLimit, Primitive, MAX_NAME_LEN, MAX_RELEASE_LEN};
 
 /// The image the enabling simulation uses when no real one was given: `.invalid` never resolves.
 pub const PLACEHOLDER_IMAGE: &str =
@@ -241,50 +239,14 @@ fn plan(preview: &argo::Preview, sources: &Sources, target: &Target) -> Plan {
     out
 }
 
-/// A limit on a name: `Err` says which.
-type NameCheck = fn(&str) -> Result<(), String>;
-
-/// Refuses a component whose Applications, as discovery names them, break a limit: an Application
-/// name must be a DNS-1123 label of at most 63 characters, a Helm release name at most 53. Every
-/// name over its limit is listed, with the longest `--name` that fits (nothing is truncated).
-pub fn check_names(name: &str, apps: &[argo::Application]) -> Result<(), String> {
-    let mut broken: Vec<String> = Vec::new();
-    let mut excess = 0;
-    let mut seen = std::collections::BTreeSet::new();
+/// Notes in `over` every name discovery gave the new component's Applications that breaks its
+/// limit: an Application name must be a DNS-1123 label of at most 63 characters, a Helm release
+/// name at most 53.
+pub fn check_names(apps: &[argo::Application], over: &mut OverLimit) {
     for app in apps {
-        let checks: [(&str, &str, NameCheck, usize); 2] = [
-            ("Application", &app.name, check_dns_label, MAX_NAME_LEN),
-            (
-                "Helm release",
-                &app.release,
-                check_release_name,
-                MAX_RELEASE_LEN,
-            ),
-        ];
-        for (what, value, check, limit) in checks {
-            if !seen.insert((what, value.to_owned())) {
-                continue;
-            }
-            if let Err(rule) = check(value) {
-                broken.push(format!("the {what} name \"{value}\" {rule}"));
-                excess = excess.max(value.len().saturating_sub(limit));
-            }
-        }
+        over.check("Application", &app.name, MAX_NAME_LEN);
+        over.check("Helm release", &app.release, MAX_RELEASE_LEN);
     }
-    if broken.is_empty() {
-        return Ok(());
-    }
-    let fits = match excess {
-        0 => String::new(),
-        n => format!(
-            "; the longest --name that fits is {} characters",
-            name.len().saturating_sub(n)
-        ),
-    };
-    Err(format!(
-        "name \"{name}\": the names the ApplicationSet generates for it break their limits (nothing is truncated){fits}:\n  {}",
-        broken.join("\n  ")
-    ))
 }
 
 /// Runs the renders on as many threads as there are cores, keeping their order.
