@@ -43,6 +43,10 @@ pub struct Discovery {
     /// In the order Argo CD generates them: ApplicationSet files sorted, then generator order.
     /// Empty from [`discover_each`], which hands them on instead.
     pub applications: Vec<Application>,
+    /// Names Argo CD creates no Application for (two Applications of one ApplicationSet share
+    /// them). [`discover_each`] has handed on the first of each already, and its caller renders
+    /// it (the problem stands either way); [`discover_cached`] leaves it out.
+    pub withheld: std::collections::BTreeSet<String>,
     pub problems: Vec<Problem>,
     /// The ApplicationSet files read, sorted.
     pub appsets: Vec<String>,
@@ -131,6 +135,7 @@ pub fn discover_cached(
         applications.extend(chunk);
         Ok(())
     })?;
+    applications.retain(|app| !discovery.withheld.contains(&app.name));
     discovery.applications = applications;
     Ok(discovery)
 }
@@ -182,13 +187,14 @@ pub fn discover_each(
             }
             let appset = AppSet::new(path, &text, doc, &files);
             let problems = appset.generate(sh, helm, root, cache, &mut |mut apps| {
-                names.keep_first(&mut apps);
+                names.keep_first(path, &appset.name, &mut apps);
                 on_chunk(apps)
             })?;
             discovery.problems.extend(problems);
         }
     }
     discovery.problems.extend(names.clashes(root));
+    discovery.withheld = names.withheld();
     discovery.problems.sort();
     discovery.problems.dedup();
     Ok(discovery)
