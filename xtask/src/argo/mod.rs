@@ -1,4 +1,6 @@
-//! The one model of Argo CD in this crate. Offline discovery: the Applications Argo CD will generate from the ApplicationSets.
+//! The one model of Argo CD in this crate, split as Argo CD splits its code (docs/argo-model.md):
+//! offline discovery of the Applications Argo CD will generate from the ApplicationSets, and the
+//! helm render plan of each. `verify`, `apps`, `bench` and `scaffold-primitive` all ask it.
 //!
 //! Every ApplicationSet under `argocd/applicationsets/` is read, its generators are emulated over
 //! the working tree (git files and matrix, with the facts of SPEC section 4; list too), and its
