@@ -109,6 +109,7 @@ impl Checker<'_> {
     fn finish(mut self) -> Vec<Problem> {
         self.problems
             .extend(values::orphans(self.index, &self.read));
+        self.problems.extend(self.steps.unused(self.index.root));
         self.problems.extend(super::problem::group_by_application(
             self.image,
             super::problem::Naming::After,
