@@ -88,6 +88,8 @@ pub struct Target<'a> {
     pub env: Option<&'a str>,
     /// The image when `--enable` was given.
     pub enabled_image: Option<&'a str>,
+    /// The smoke's image where its own overlay enables it (in `env`).
+    pub smoke_image: Option<&'a str>,
 }
 
 /// Lays the generated files over a scratch copy of the tree, asks [`argo`] which Applications
@@ -199,14 +201,18 @@ fn plan(preview: &argo::Preview, sources: &Sources, target: &Target) -> Plan {
                 continue;
             }
         };
-        let enabled_here =
-            !smoke && target.enabled_image.is_some() && target.env == Some(app.env.as_str());
-        let as_generated = if enabled_here {
-            Expect::Primitive {
-                image: target.enabled_image.unwrap_or_default().to_owned(),
-            }
+        let image_here = if smoke {
+            target.smoke_image
         } else {
-            Expect::Marker
+            target.enabled_image
+        };
+        let enabled_here = image_here.is_some() && target.env == Some(app.env.as_str());
+        let as_generated = match (enabled_here, smoke) {
+            (false, _) => Expect::Marker,
+            (true, true) => Expect::SmokeJobs,
+            (true, false) => Expect::Primitive {
+                image: image_here.unwrap_or_default().to_owned(),
+            },
         };
         out.checks.push(Check {
             name: format!("helm template {} (as generated)", app.name),
@@ -214,10 +220,7 @@ fn plan(preview: &argo::Preview, sources: &Sources, target: &Target) -> Plan {
             expect: as_generated,
         });
         if simulate_env == Some(app.env.as_str()) {
-            let image = target
-                .enabled_image
-                .filter(|_| !smoke)
-                .unwrap_or(PLACEHOLDER_IMAGE);
+            let image = image_here.unwrap_or(PLACEHOLDER_IMAGE);
             let mut enabled = render;
             enabled.sets.push(("enabled".to_owned(), "true".to_owned()));
             enabled
