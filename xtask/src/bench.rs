@@ -8,7 +8,7 @@
 //! size, and with several sizes a line comparing their memory. Not a test: nothing here asserts a
 //! time.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -23,6 +23,7 @@ use crate::helm;
 use crate::layout;
 use crate::primitive::{Kind, Name, Primitive, Version};
 use crate::scaffold::templates;
+use crate::scratch::{copy_tree, Scratch};
 use crate::tools;
 
 #[derive(clap::Args, Debug)]
@@ -62,9 +63,8 @@ pub fn run(sh: &Shell, flags: &Flags) -> Result<()> {
     let exe = std::env::current_exe().context("locating the xtask binary")?;
     if flags.repo_only {
         for &n in &flags.components {
-            let mut repo = Synthetic::create(&root, n)?;
-            repo.keep = true;
-            println!("{}", repo.path.display());
+            let repo = Synthetic::create(&root, n)?;
+            println!("{}", repo.0.keep().display());
         }
         return Ok(());
     }
@@ -116,15 +116,15 @@ fn measure(
 ) -> Result<Measured> {
     let say = |what: &str| eprintln!("bench [{n}]: {what}");
     let repo = Synthetic::create(root, n)?;
-    if keep {
-        say(&format!(
-            "synthetic repository kept at {}",
-            repo.path.display()
-        ));
-    }
-    let mut repo = repo;
-    repo.keep = keep;
-    let dir = repo.path.clone();
+    let dir = repo.0.path().to_path_buf();
+    // Removed when the measurement ends, unless kept.
+    let _repo = if keep {
+        say(&format!("synthetic repository kept at {}", dir.display()));
+        repo.0.keep();
+        None
+    } else {
+        Some(repo)
+    };
     let rsh = Shell::new()?;
     rsh.change_dir(&dir);
 
@@ -207,7 +207,7 @@ fn measure(
         components: 2 * n + existing_components(root)?,
         applications: count,
         helm_version: helm::version(sh, helm)?,
-        cores: std::thread::available_parallelism().map_or(1, |c| c.get()),
+        cores: crate::pool::workers(),
         profile: if cfg!(debug_assertions) {
             "debug"
         } else {
@@ -341,43 +341,33 @@ fn existing_components(root: &Path) -> Result<usize> {
 }
 
 /// The synthetic repository, removed on drop unless kept.
-struct Synthetic {
-    path: PathBuf,
-    keep: bool,
-}
+struct Synthetic(Scratch);
 
 impl Synthetic {
     fn create(root: &Path, n: usize) -> Result<Synthetic> {
         let path = std::env::temp_dir().join(format!("ameide-bench-{}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&path);
-        let repo = Synthetic { path, keep: false };
+        let repo = Synthetic(Scratch::new(path));
         eprintln!(
             "bench [{n}]: writing {n} primitives with smokes into {}",
-            repo.path.display()
+            repo.0.path().display()
         );
         for top in CONTENT {
-            copy_dir(&root.join(top), &repo.path.join(top))?;
+            let (from, to) = (root.join(top), repo.0.path().join(top));
+            copy_tree(&from, &to).with_context(|| format!("copying {}", from.display()))?;
         }
-        write(&repo.path, ".gitignore", "/.cache/\n")?;
+        write(repo.0.path(), ".gitignore", "/.cache/\n")?;
         for i in 1..=n {
             let files = templates::files(&primitive(i)?, true, Some("dev"), None);
             for file in files {
-                write(&repo.path, &file.path, &file.content)?;
+                write(repo.0.path(), &file.path, &file.content)?;
             }
         }
         let sh = Shell::new()?;
-        sh.change_dir(&repo.path);
+        sh.change_dir(repo.0.path());
         git::init_with_everything(&sh, "bench: synthetic repository")
             .context("committing the synthetic repository")?;
         Ok(repo)
-    }
-}
-
-impl Drop for Synthetic {
-    fn drop(&mut self) {
-        if !self.keep {
-            let _ = std::fs::remove_dir_all(&self.path);
-        }
     }
 }
 
@@ -387,20 +377,6 @@ fn write(dir: &Path, path: &str, text: &str) -> Result<()> {
         std::fs::create_dir_all(parent)?;
     }
     std::fs::write(&target, text).with_context(|| format!("writing {}", target.display()))
-}
-
-fn copy_dir(from: &Path, to: &Path) -> Result<()> {
-    std::fs::create_dir_all(to)?;
-    for entry in std::fs::read_dir(from).with_context(|| format!("reading {}", from.display()))? {
-        let entry = entry?;
-        let target = to.join(entry.file_name());
-        if entry.file_type()?.is_dir() {
-            copy_dir(&entry.path(), &target)?;
-        } else {
-            std::fs::copy(entry.path(), &target)?;
-        }
-    }
-    Ok(())
 }
 
 impl Measured {

@@ -21,14 +21,15 @@ pub struct Cluster {
     pub dns_zone: String,
 }
 
-/// The cluster files (repository paths) that the ApplicationSet's git files generators read.
+/// The cluster files (repository paths) that the ApplicationSet's git files generators read, as
+/// the one model of the ApplicationSet ([`crate::argo`]) reads them.
 pub fn appset_cluster_files(root: &Path) -> Result<Vec<String>> {
-    let text = std::fs::read_to_string(root.join(layout::APPSET))
+    std::fs::metadata(root.join(layout::APPSET))
         .with_context(|| format!("reading {}", layout::APPSET))?;
-    let appset: serde_yaml::Value =
-        serde_yaml::from_str(&text).with_context(|| format!("parsing {}", layout::APPSET))?;
-    let mut files = Vec::new();
-    collect_git_files(&appset["spec"]["generators"], &mut files);
+    let mut files: Vec<String> = crate::argo::git_file_patterns(root, layout::APPSET)
+        .into_iter()
+        .map(|(pattern, _)| pattern)
+        .collect();
     files.retain(|f| f.starts_with("config/clusters/"));
     if files.is_empty() {
         bail!(
@@ -37,25 +38,6 @@ pub fn appset_cluster_files(root: &Path) -> Result<Vec<String>> {
         );
     }
     Ok(files)
-}
-
-fn collect_git_files(generators: &serde_yaml::Value, out: &mut Vec<String>) {
-    let Some(list) = generators.as_sequence() else {
-        return;
-    };
-    for generator in list {
-        for files in generator["git"]["files"]
-            .as_sequence()
-            .into_iter()
-            .flatten()
-        {
-            if let Some(path) = files["path"].as_str() {
-                out.push(path.to_owned());
-            }
-        }
-        collect_git_files(&generator["matrix"]["generators"], out);
-        collect_git_files(&generator["merge"]["generators"], out);
-    }
 }
 
 /// Reads one cluster file: a YAML list of env entries.

@@ -274,3 +274,28 @@ pub fn files_at(sh: &Shell, rev: &str, paths: &[String]) -> Result<Vec<Option<Ve
     }
     Ok(files)
 }
+
+/// The files of the checkout at `dir` as `git ls-files` lists them (`--full-name`, relative to
+/// the top of the work tree's `dir`): tracked ones (those deleted in the work tree left out, by
+/// the caller) and, with `untracked`, the ones Git would add (not ignored). `None` when `dir` is
+/// not inside a Git work tree.
+pub fn ls_files(sh: &Shell, dir: &Path, untracked: bool) -> Result<Option<Vec<String>>> {
+    let dir = dir.to_string_lossy();
+    let inside = git(sh, &["-C", &dir, "rev-parse", "--is-inside-work-tree"]);
+    if !inside.is_ok_and(|answer| answer == "true") {
+        return Ok(None);
+    }
+    let mut args = vec!["-C", &*dir, "ls-files", "-z", "--cached"];
+    if untracked {
+        args.extend(["--others", "--exclude-standard"]);
+    }
+    let listed = git(sh, &args)?;
+    let mut files: Vec<String> = listed
+        .split('\0')
+        .filter(|p| !p.is_empty())
+        .map(str::to_owned)
+        .collect();
+    files.sort();
+    files.dedup();
+    Ok(Some(files))
+}

@@ -3,8 +3,6 @@
 //! Paths are repository-relative strings with '/' separators, so that plans, JSON output and golden
 //! files read the same on every machine.
 
-use crate::clusters::Cluster;
-
 /// The URL of this repository, as component files and the ApplicationSet name it.
 pub const REPO_URL: &str = "https://github.com/ameideio/ameide-gitops.git";
 pub const APPSETS_DIR: &str = "argocd/applicationsets";
@@ -36,49 +34,16 @@ pub fn env_values(env: &str, domain: &str, component: &str) -> String {
     format!("sources/values/env/{env}/{domain}/{component}.yaml")
 }
 
-/// The six value layers of an Application, in the order the ApplicationSet passes them to Helm.
-pub fn value_layers(cluster: &Cluster, domain: &str, component: &str) -> [String; 6] {
-    [
-        "sources/values/base/globals.yaml".to_owned(),
-        format!(
-            "sources/values/cluster/{}/globals.yaml",
-            cluster.cluster_type
-        ),
-        format!("sources/values/env/{}/globals.yaml", cluster.env),
-        format!("config/node-profiles/{}.yaml", cluster.node_profile),
-        shared_values(domain, component),
-        env_values(&cluster.env, domain, component),
-    ]
-}
-
-/// The Argo CD Application generated for a component in an env.
-pub fn application_name(env: &str, component: &str) -> String {
-    format!("{env}-{component}")
+/// The folder of an env's value files.
+pub fn env_values_dir(env: &str) -> String {
+    format!("sources/values/env/{env}/")
 }
 
 /// Every `component.yaml` under the components folder, as sorted repository paths (the order the
 /// ApplicationSet's git files generator processes them in).
 pub fn component_files(root: &std::path::Path) -> std::io::Result<Vec<String>> {
-    let mut found = Vec::new();
-    let mut stack = vec![root.join(COMPONENTS_DIR)];
-    while let Some(dir) = stack.pop() {
-        let entries = match std::fs::read_dir(&dir) {
-            Ok(entries) => entries,
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(err) => return Err(err),
-        };
-        for entry in entries {
-            let entry = entry?;
-            let path = entry.path();
-            if entry.file_type()?.is_dir() {
-                stack.push(path);
-            } else if entry.file_name() == "component.yaml" {
-                let relative = path.strip_prefix(root).expect("under root");
-                found.push(relative.to_string_lossy().replace('\\', "/"));
-            }
-        }
-    }
-    found.sort();
+    let mut found = walk(root, COMPONENTS_DIR, Walk::EVERYTHING)?;
+    found.retain(|path| path.rsplit('/').next() == Some("component.yaml"));
     Ok(found)
 }
 
@@ -101,9 +66,36 @@ pub fn appset_files(root: &std::path::Path) -> std::io::Result<Vec<String>> {
 /// repo-server lists a checkout: hidden folders (`.git`, `.tools`) and Cargo's `target` are not
 /// part of it.
 pub fn files_under(root: &std::path::Path, path: &str) -> std::io::Result<Vec<String>> {
-    let start = root.join(path);
+    let checkout = Walk {
+        enter: |name| !name.starts_with('.') && name != "target",
+        follow_links: false,
+    };
+    walk(root, path, checkout)
+}
+
+/// How [`walk`] treats what it meets.
+#[derive(Clone, Copy)]
+pub struct Walk {
+    /// Whether to go into a folder of this name.
+    pub enter: fn(&str) -> bool,
+    /// Through symbolic links, as helm's chart loader goes; else a link is neither file nor
+    /// folder and is left out.
+    pub follow_links: bool,
+}
+
+impl Walk {
+    /// Every folder, links not followed.
+    pub const EVERYTHING: Walk = Walk {
+        enter: |_| true,
+        follow_links: false,
+    };
+}
+
+/// The one file walker: every file at or under `path` (a repository path under `root`; "" is
+/// `root` itself), as sorted paths relative to `root`. A missing `path` holds no file.
+pub fn walk(root: &std::path::Path, path: &str, how: Walk) -> std::io::Result<Vec<String>> {
     let mut found = Vec::new();
-    match std::fs::metadata(&start) {
+    match std::fs::metadata(root.join(path)) {
         Ok(meta) if meta.is_file() => return Ok(vec![path.to_owned()]),
         Ok(_) => {}
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(found),
@@ -119,12 +111,18 @@ pub fn files_under(root: &std::path::Path, path: &str) -> std::io::Result<Vec<St
             } else {
                 format!("{dir}/{name}")
             };
-            let kind = entry.file_type()?;
-            if kind.is_dir() {
-                if !name.starts_with('.') && name != "target" {
+            let (is_dir, is_file) = if how.follow_links {
+                // What a link points at; a broken link is a file that fails to read.
+                std::fs::metadata(entry.path()).map_or((false, true), |m| (m.is_dir(), !m.is_dir()))
+            } else {
+                let kind = entry.file_type()?;
+                (kind.is_dir(), kind.is_file())
+            };
+            if is_dir {
+                if (how.enter)(&name) {
                     stack.push(child);
                 }
-            } else if kind.is_file() {
+            } else if is_file {
                 found.push(child);
             }
         }

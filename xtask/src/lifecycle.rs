@@ -419,7 +419,9 @@ fn applications(root: &Path, p: &Primitive, envs: &[Cluster]) -> Vec<String> {
         .flat_map(|c| {
             components
                 .iter()
-                .map(move |id| layout::application_name(&c.env, id))
+                // The ApplicationSet's current name template; asking argo's discovery for the
+                // names (as scaffold-primitive does) is left to a follow-up.
+                .map(move |id| format!("{}-{id}", c.env))
         })
         .collect()
 }

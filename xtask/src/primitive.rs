@@ -225,17 +225,15 @@ impl Primitive {
     }
 
     /// Every Kubernetes name that will exist for these inputs, with what it names.
-    pub fn derived_names(&self, envs: &[&str], with_smoke: bool) -> Vec<(String, String)> {
+    /// The Application and Helm release names are the ApplicationSet's to give: the scaffolder checks
+    /// the ones discovery generates.
+    pub fn derived_names(&self, with_smoke: bool) -> Vec<(String, String)> {
         let mut names = Vec::new();
         let mut components = vec![self.id()];
         if with_smoke {
             components.push(self.smoke_id());
         }
         for component in &components {
-            for env in envs {
-                names.push((format!("Application ({env})"), format!("{env}-{component}")));
-            }
-            names.push(("Helm release".to_owned(), component.clone()));
             names.push((
                 "disabled marker".to_owned(),
                 format!("{component}-disabled"),
@@ -253,23 +251,69 @@ impl Primitive {
         names
     }
 
-    /// Refuses the inputs when any derived name breaks DNS-1123 or its length limit (63, and 53
-    /// for Helm releases).
-    pub fn check_derived_names(&self, envs: &[&str], with_smoke: bool) -> Result<(), String> {
-        for (what, name) in self.derived_names(envs, with_smoke) {
-            let checked = if what == "Helm release" {
-                check_release_name(&name)
-            } else {
-                check_dns_label(&name)
-            };
-            if let Err(rule) = checked {
-                return Err(format!(
-                    "name {}: the derived {what} name \"{name}\" {rule}; choose a shorter --name (nothing is truncated)",
-                    show(self.name.as_str())
-                ));
-            }
+    /// Notes in `over` every derived name that breaks DNS-1123 or its length limit of 63.
+    pub fn check_derived_names(&self, with_smoke: bool, over: &mut OverLimit) {
+        for (what, name) in self.derived_names(with_smoke) {
+            over.check(&format!("derived {what}"), &name, MAX_NAME_LEN);
         }
-        Ok(())
+    }
+}
+
+/// The names of one component that break their limits, gathered from everywhere they come from
+/// (the primitive's own, the ones discovery generates), so that one refusal lists every one with
+/// the longest `--name` that fits.
+#[derive(Debug, Default)]
+pub struct OverLimit {
+    broken: Vec<String>,
+    /// The most characters any name is over its limit.
+    excess: usize,
+}
+
+impl OverLimit {
+    /// Checks `name` (what it names, e.g. "Application") against `limit`: [`MAX_RELEASE_LEN`]
+    /// for a Helm release, else [`MAX_NAME_LEN`].
+    pub fn check(&mut self, what: &str, name: &str, limit: usize) {
+        let checked = match limit {
+            MAX_RELEASE_LEN => check_release_name(name),
+            _ => check_dns_label(name),
+        };
+        if let Err(rule) = checked {
+            let line = format!("the {what} name \"{name}\" {rule}");
+            if !self.broken.contains(&line) {
+                self.broken.push(line);
+            }
+            self.excess = self.excess.max(name.len().saturating_sub(limit));
+        }
+    }
+
+    /// The refusal of `--name <name>`, naming every name over its limit and the longest `--name`
+    /// that fits.
+    pub fn result(&self, name: &str) -> Result<(), String> {
+        if self.broken.is_empty() {
+            return Ok(());
+        }
+        let fits = match self.excess {
+            0 => String::new(),
+            n => format!(
+                "; the longest --name that fits is {} characters",
+                name.len().saturating_sub(n)
+            ),
+        };
+        Err(format!(
+            "name {}: {} over {} limit (nothing is truncated){fits}:\n  {}",
+            show(name),
+            if self.broken.len() == 1 {
+                "a name it gives is"
+            } else {
+                "names it gives are"
+            },
+            if self.broken.len() == 1 {
+                "its"
+            } else {
+                "their"
+            },
+            self.broken.join("\n  ")
+        ))
     }
 }
 
@@ -608,23 +652,13 @@ mod tests {
     }
 
     #[test]
-    fn derived_names_are_listed_for_every_env() {
+    fn derived_names_are_listed() {
         let p = primitive("domain", "orders", "v0");
-        let names: Vec<String> = p
-            .derived_names(&["dev", "production"], true)
-            .into_iter()
-            .map(|(_, n)| n)
-            .collect();
+        let names: Vec<String> = p.derived_names(true).into_iter().map(|(_, n)| n).collect();
         assert_eq!(
             names,
             [
-                "dev-domain-orders-v0",
-                "production-domain-orders-v0",
-                "domain-orders-v0",
                 "domain-orders-v0-disabled",
-                "dev-domain-orders-v0-smoke",
-                "production-domain-orders-v0-smoke",
-                "domain-orders-v0-smoke",
                 "domain-orders-v0-smoke-disabled",
                 "orders-v0",
                 "orders-v0-domain",
@@ -639,32 +673,58 @@ mod tests {
         // "integration-" + name + "-v0-smoke-grpc-health" is the longest name: 12 + n + 21.
         let fits = "n".repeat(63 - 12 - 21);
         let p = primitive("integration", &fits, "v0");
-        assert_eq!(p.check_derived_names(&["production"], true), Ok(()));
+        let check = |p: &Primitive, with_smoke: bool| {
+            let mut over = OverLimit::default();
+            p.check_derived_names(with_smoke, &mut over);
+            over.result(p.name.as_str())
+        };
+        assert_eq!(check(&p, true), Ok(()));
         let over = "n".repeat(63 - 12 - 21 + 1);
         let p = primitive("integration", &over, "v0");
-        let err = p.check_derived_names(&["production"], true).unwrap_err();
+        let err = check(&p, true).unwrap_err();
         assert!(
             err.contains(&format!(
                 "smoke Job name \"integration-{over}-v0-smoke-grpc-health\" is 64 characters"
             )),
             "{err}"
         );
-        // Without a smoke the Application in production is the longest.
-        assert_eq!(p.check_derived_names(&["production"], false), Ok(()));
+        // The longest --name that fits is one shorter.
+        assert!(
+            err.contains(&format!(
+                "the longest --name that fits is {} characters",
+                over.len() - 1
+            )),
+            "{err}"
+        );
+        // Without a smoke no name of the primitive's own is that long (the Application names
+        // are discovery's, checked by the scaffolder's guardrails).
+        assert_eq!(check(&p, false), Ok(()));
     }
 
     #[test]
-    fn release_names_stop_at_helms_53() {
-        // With a one-letter env the Application is short and the release limit binds.
-        let fits = primitive("domain", &"n".repeat(53 - 10), "v0");
-        assert_eq!(fits.check_derived_names(&["d"], false), Ok(()));
-        let over = primitive("domain", &"n".repeat(53 - 10 + 1), "v0");
-        let err = over.check_derived_names(&["d"], false).unwrap_err();
-        assert!(err.contains("Helm release name \"domain-"), "{err}");
+    fn every_name_over_its_limit_is_listed_for_the_newcomer_issue() {
+        // With n = 35 the smoke's disabled marker is 12 + n + 18 = 65 (2 over), the smoke Job
+        // 12 + n + 21 = 68 (5 over); a discovered Application of 64 is 1 over.
+        let name = "n".repeat(35);
+        let p = primitive("integration", &name, "v0");
+        let mut over = OverLimit::default();
+        p.check_derived_names(true, &mut over);
+        over.check("Application", &"a".repeat(64), MAX_NAME_LEN);
+        over.check("Helm release", &"r".repeat(53), MAX_RELEASE_LEN);
+        let err = over.result(&name).unwrap_err();
+        let listed: Vec<&str> = err.lines().skip(1).collect();
+        assert_eq!(listed.len(), 3, "{err}");
         assert!(
-            err.contains("is 54 characters, over Helm's release name limit of 53"),
+            listed[0].contains("smoke-disabled\" is 65 characters"),
             "{err}"
         );
+        assert!(listed[1].contains("smoke Job name"), "{err}");
+        assert!(listed[2].contains("Application name"), "{err}");
+        assert!(
+            err.contains("the longest --name that fits is 30 characters"),
+            "{err}"
+        );
+        assert_eq!(OverLimit::default().result("x"), Ok(()));
     }
 
     #[test]

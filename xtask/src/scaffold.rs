@@ -18,7 +18,7 @@ use xshell::Shell;
 use crate::clusters::{self, Cluster};
 use crate::exit;
 use crate::layout;
-use crate::primitive::{show, ImageRef, Kind, Name, Primitive, Version};
+use crate::primitive::{show, ImageRef, Kind, Name, OverLimit, Primitive, Version};
 use crate::tools;
 
 use guardrails::{Guardrail, Status};
@@ -208,9 +208,6 @@ pub fn validate(root: &Path, flags: &Flags) -> Result<(Request, Vec<Cluster>)> {
         name: flags.name.clone(),
         version: flags.version.clone(),
     };
-    primitive
-        .check_derived_names(&env_names, flags.with_smoke)
-        .map_err(exit::invalid)?;
     let request = Request {
         primitive,
         with_smoke: flags.with_smoke,
@@ -279,6 +276,12 @@ pub fn scaffold(
         request.env.as_deref(),
         None,
     )?;
+    // Names are checked once discovery has named the Applications: it is the ApplicationSet that
+    // names them and their releases.
+    let mut over = OverLimit::default();
+    guardrails::check_names(&checked.applications, &mut over);
+    p.check_derived_names(request.with_smoke, &mut over);
+    over.result(p.name.as_str()).map_err(exit::invalid)?;
     let failed = checked
         .guardrails
         .iter()
@@ -307,7 +310,11 @@ pub fn scaffold(
         operation,
         component: p.id(),
         applications_title: APPLICATIONS_AFTER_MERGE,
-        applications: applications(request, envs),
+        applications: checked
+            .applications
+            .iter()
+            .map(|a| a.name.clone())
+            .collect(),
         owned: owned_values(&planned),
         files: planned,
         errors: checked
@@ -381,7 +388,6 @@ pub fn prove(
         let target = guardrails::Target {
             primitive: p,
             with_smoke,
-            envs,
             env,
             enabled_image: workload,
             smoke_image: smoke,
@@ -393,6 +399,7 @@ pub fn prove(
     let all: Vec<String> = envs.iter().map(|c| c.env.clone()).collect();
     let mut proof = guardrails::Outcome {
         guardrails: Vec::new(),
+        applications: Vec::new(),
         helm_time: Duration::ZERO,
         render_wall: Duration::ZERO,
         renders: 0,
@@ -402,7 +409,6 @@ pub fn prove(
         let target = guardrails::Target {
             primitive: p,
             with_smoke,
-            envs,
             env: Some(env),
             enabled_image: workload,
             smoke_image: smoke,
@@ -411,6 +417,10 @@ pub fn prove(
         proof.helm_time += checked.helm_time;
         proof.render_wall += checked.render_wall;
         proof.renders += checked.renders;
+        // Every run discovers the same Applications; the first run's list is the list.
+        if proof.applications.is_empty() {
+            proof.applications = checked.applications;
+        }
         let mine = format!("helm template {env}-");
         proof.guardrails.extend(
             checked
@@ -517,22 +527,6 @@ fn refuse_taken_names(root: &Path, request: &Request, planned: &[Planned]) -> Re
             taken.join("\n  ")
         )))
     }
-}
-
-/// The Applications that appear after merge: every env of the ApplicationSet times each component.
-pub fn applications(request: &Request, envs: &[Cluster]) -> Vec<String> {
-    let p = &request.primitive;
-    let mut components = vec![p.id()];
-    if request.with_smoke {
-        components.push(p.smoke_id());
-    }
-    envs.iter()
-        .flat_map(|c| {
-            components
-                .iter()
-                .map(move |id| layout::application_name(&c.env, id))
-        })
-        .collect()
 }
 
 impl Outcome {

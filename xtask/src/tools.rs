@@ -11,16 +11,17 @@ use std::io::{self, Cursor, Read, Seek, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use flate2::read::GzDecoder;
 use sha2::{Digest, Sha256};
 use xshell::{cmd, Shell};
 
+use crate::digest::hex;
 use crate::exit;
 use crate::layout;
+use crate::scratch::{unique_name, Scratch};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Tool {
@@ -547,10 +548,6 @@ fn sha256_of_file(path: &Path) -> io::Result<String> {
     Ok(hex(&out.hasher.finalize()))
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
-}
-
 /// Under the lock, every scratch entry belongs to a run that was interrupted.
 fn remove_scratch_of_dead_runs(home: &Path) {
     let Ok(entries) = fs::read_dir(home) else {
@@ -560,46 +557,9 @@ fn remove_scratch_of_dead_runs(home: &Path) {
         if entry
             .file_name()
             .to_string_lossy()
-            .ends_with(SCRATCH_SUFFIX)
+            .ends_with(crate::scratch::SUFFIX)
         {
             drop(Scratch::new(entry.path()));
-        }
-    }
-}
-
-const SCRATCH_SUFFIX: &str = ".tmp";
-
-/// A name no other process or thread picks at the same time; the leading dot keeps it out of sight.
-fn unique_name(what: &str) -> String {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos());
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    format!(".{what}.{}.{n}.{nanos}{SCRATCH_SUFFIX}", std::process::id())
-}
-
-/// A temporary file or directory, removed on drop unless kept.
-struct Scratch(Option<PathBuf>);
-
-impl Scratch {
-    fn new(path: PathBuf) -> Scratch {
-        Scratch(Some(path))
-    }
-
-    fn path(&self) -> &Path {
-        self.0.as_deref().expect("not kept yet")
-    }
-
-    fn keep(mut self) {
-        self.0 = None;
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        if let Some(path) = self.0.take() {
-            let _ = fs::remove_dir_all(&path).or_else(|_| fs::remove_file(&path));
         }
     }
 }
@@ -929,9 +889,7 @@ mod tests {
 
     impl TempDir {
         fn new() -> TempDir {
-            let dir = Scratch::new(std::env::temp_dir().join(unique_name("xtask-tools-test")));
-            fs::create_dir(dir.path()).unwrap();
-            TempDir(dir)
+            TempDir(Scratch::dir("xtask-tools-test").unwrap())
         }
 
         fn path(&self) -> &Path {

@@ -234,12 +234,12 @@ fn the_json_report_lists_files_guardrails_and_applications() {
     assert_eq!(
         report["applications"],
         serde_json::json!([
-            "dev-domain-orders-v0",
             "dev-domain-orders-v0-smoke",
-            "staging-domain-orders-v0",
+            "dev-domain-orders-v0",
             "staging-domain-orders-v0-smoke",
-            "production-domain-orders-v0",
-            "production-domain-orders-v0-smoke"
+            "staging-domain-orders-v0",
+            "production-domain-orders-v0-smoke",
+            "production-domain-orders-v0"
         ])
     );
     let guardrails = report["guardrails"].as_array().unwrap();
@@ -295,7 +295,9 @@ fn dry_run_writes_nothing_and_shows_diffs_and_applications() {
         );
     }
     assert!(
-        text.contains("Applications after merge:\n  dev-domain-orders-v0\n"),
+        text.contains(
+            "Applications after merge:\n  dev-domain-orders-v0-smoke\n  dev-domain-orders-v0\n"
+        ),
         "{text}"
     );
 }

@@ -493,7 +493,9 @@ fn optional_keys_read_behind_has_key_reach_the_application() {
 }
 
 #[test]
-fn duplicate_names_reject_the_later_file_naming_both() {
+fn duplicate_names_withhold_both_applications_in_argo_cds_words() {
+    // applicationset/controllers/applicationset_controller.go, validateGeneratedApplications:
+    // the duplicate name is in error, and no Application of a name in error is created.
     let repo = Repo::with("duplicate-name");
     let first = format!("{COMPONENTS}/platform/network/default-deny/component.yaml");
     let later = format!("{COMPONENTS}/platform/zz-copy/component.yaml");
@@ -508,14 +510,20 @@ fn duplicate_names_reject_the_later_file_naming_both() {
         assert!(message(found).contains(&name), "{found:#}");
     }
     assert!(message(found).contains(&first), "{found:#}");
+    assert!(
+        message(found)
+            .contains("ApplicationSet ameide contains applications with duplicate name: "),
+        "{found:#}"
+    );
     let apps = repo.json(&["apps", "--json"]);
-    for (env, _) in repo.envs() {
-        let app = application(&apps, &format!("{env}-default-deny"));
-        assert_eq!(app["componentFile"], Json::from(first.as_str()));
-    }
+    let listed: Vec<String> = pairs(&apps).into_iter().map(|p| format!("{p:?}")).collect();
+    assert!(
+        !listed.iter().any(|p| p.contains("default-deny")),
+        "{listed:?}"
+    );
     assert_eq!(
         pairs(&apps).len(),
-        repo.expected_pairs().len() - repo.envs().len()
+        repo.expected_pairs().len() - 2 * repo.envs().len()
     );
 }
 

@@ -764,7 +764,7 @@ fn findings_across_discovery_chunks_are_whole() {
     assert_eq!(duplicates.len(), 1, "{report:#}");
     assert!(
         duplicates[0].contains(
-            "dev-domain-load0000-v0, staging-domain-load0000-v0, production-domain-load0000-v0 are generated"
+            "contains applications with duplicate name: dev-domain-load0000-v0, staging-domain-load0000-v0, production-domain-load0000-v0 (generated from both"
         ),
         "{}",
         duplicates[0]

@@ -11,6 +11,7 @@ use xshell::Shell;
 use super::application::Application;
 use super::generators::ParamSet;
 use super::gotemplate;
+use super::repository::Files;
 use super::template::{collect_leaves, show_path, Leaf, Step};
 use super::{CHUNK, RULE_APPSET, RULE_TEMPLATE};
 use crate::verify::cache::Cache;
@@ -24,10 +25,12 @@ pub(crate) struct AppSet<'a> {
     pub(crate) name: String,
     pub(crate) namespace: String,
     pub(crate) missing_key_error: bool,
+    /// The repository's files, as the repo-server sees them.
+    pub(crate) files: &'a Files,
 }
 
 impl<'a> AppSet<'a> {
-    pub(crate) fn new(path: &'a str, text: &'a str, doc: Value) -> AppSet<'a> {
+    pub(crate) fn new(path: &'a str, text: &'a str, doc: Value, files: &'a Files) -> AppSet<'a> {
         let options = doc["spec"]["goTemplateOptions"].as_sequence();
         let missing_key_error = options
             .into_iter()
@@ -36,6 +39,7 @@ impl<'a> AppSet<'a> {
         AppSet {
             path,
             text,
+            files,
             name: doc["metadata"]["name"].as_str().unwrap_or("?").to_owned(),
             namespace: doc["metadata"]["namespace"]
                 .as_str()

@@ -9,7 +9,6 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::atomic::Ordering;
 
 use anyhow::{Context, Result};
 use xshell::Shell;
@@ -347,35 +346,16 @@ fn render_parallel(
     templates: &[String],
     sets: &[&Params],
 ) -> Result<Outcome> {
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let batches = batches(sets, templates.len(), cores);
+    let batches = batches(sets, templates.len(), crate::pool::workers());
     if batches.len() <= 1 {
         return render_batch(sh, helm, templates, sets);
     }
-    let dir = sh.current_dir();
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let mut outcomes: Vec<Option<Result<Outcome>>> = (0..batches.len()).map(|_| None).collect();
-    let done = std::sync::Mutex::new(&mut outcomes);
-    std::thread::scope(|scope| {
-        for _ in 0..cores.min(batches.len()) {
-            let (batches, next, done, dir) = (&batches, &next, &done, &dir);
-            scope.spawn(move || {
-                let sh = Shell::new().expect("a shell");
-                sh.change_dir(dir);
-                loop {
-                    let index = next.fetch_add(1, Ordering::SeqCst);
-                    let Some(range) = batches.get(index) else {
-                        break;
-                    };
-                    let outcome = render_batch(&sh, helm, templates, &sets[range.clone()]);
-                    done.lock().unwrap_or_else(|e| e.into_inner())[index] = Some(outcome);
-                }
-            });
-        }
+    let outcomes = crate::pool::map(sh, &batches, |sh, range| {
+        render_batch(sh, helm, templates, &sets[range.clone()])
     });
     let mut rendered = Vec::with_capacity(sets.len());
     for outcome in outcomes {
-        match outcome.expect("every batch ran")? {
+        match outcome? {
             Outcome::Rendered(results) => rendered.extend(results),
             unparsable @ Outcome::Unparsable(_) => return Ok(unparsable),
         }
@@ -418,8 +398,7 @@ fn render_batch(
     templates: &[String],
     sets: &[&Params],
 ) -> Result<Outcome> {
-    let chart = sh
-        .create_temp_dir()
+    let chart = crate::scratch::Scratch::dir("xtask-appset-chart")
         .context("creating a temporary chart for the ApplicationSet templates")?;
     let dir = chart.path();
     let write = |path: &str, text: &str| {

@@ -1,4 +1,6 @@
-//! The one model of Argo CD in this crate. Offline discovery: the Applications Argo CD will generate from the ApplicationSets.
+//! The one model of Argo CD in this crate, split as Argo CD splits its code (docs/argo-model.md):
+//! offline discovery of the Applications Argo CD will generate from the ApplicationSets, and the
+//! helm render plan of each. `verify`, `apps`, `bench` and `scaffold-primitive` all ask it.
 //!
 //! Every ApplicationSet under `argocd/applicationsets/` is read, its generators are emulated over
 //! the working tree (git files and matrix, with the facts of SPEC section 4; list too), and its
@@ -18,10 +20,11 @@ mod glob;
 mod gotemplate;
 mod names;
 pub mod render_plan;
+pub mod repository;
 mod template;
 mod yaml;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 use xshell::Shell;
@@ -30,6 +33,7 @@ pub use application::Application;
 pub use template::RESOURCES_FINALIZER;
 
 use crate::layout;
+use crate::scratch::Scratch;
 use crate::verify::cache::Cache;
 use crate::verify::problem::Problem;
 use appset::AppSet;
@@ -42,6 +46,10 @@ pub struct Discovery {
     /// In the order Argo CD generates them: ApplicationSet files sorted, then generator order.
     /// Empty from [`discover_each`], which hands them on instead.
     pub applications: Vec<Application>,
+    /// Names Argo CD creates no Application for (two Applications of one ApplicationSet share
+    /// them). [`discover_each`] has handed on the first of each already, and its caller renders
+    /// it (the problem stands either way); [`discover_cached`] leaves it out.
+    pub withheld: std::collections::BTreeSet<String>,
     pub problems: Vec<Problem>,
     /// The ApplicationSet files read, sorted.
     pub appsets: Vec<String>,
@@ -53,6 +61,62 @@ pub const RULE_GENERATOR_FILE: &str = "generator-file";
 pub const RULE_TEMPLATE: &str = "appset-template";
 pub const RULE_DUPLICATE: &str = "application-duplicate";
 pub const RULE_SOURCE: &str = "application-source";
+
+/// The file patterns of every git files generator of the ApplicationSet file `appset` (matrix and
+/// merge children too), each with its literal folder (the segments before the first wildcard; the
+/// whole pattern when it has none).
+pub fn git_file_patterns(root: &Path, appset: &str) -> Vec<(String, String)> {
+    fn collect(generators: &serde_yaml::Value, out: &mut Vec<(String, String)>) {
+        for generator in generators.as_sequence().into_iter().flatten() {
+            let files = generator["git"]["files"].as_sequence();
+            for path in files
+                .into_iter()
+                .flatten()
+                .filter_map(|f| f["path"].as_str())
+            {
+                out.push((path.to_owned(), glob::literal_prefix(path)));
+            }
+            collect(&generator["matrix"]["generators"], out);
+            collect(&generator["merge"]["generators"], out);
+        }
+    }
+    let text = std::fs::read_to_string(root.join(appset)).unwrap_or_default();
+    let mut out = Vec::new();
+    for doc in parse_documents(&text).unwrap_or_default() {
+        collect(&doc["spec"]["generators"], &mut out);
+    }
+    out
+}
+
+/// A change not yet made, as Argo CD will see it once merged: a scratch copy of the repository's
+/// files (as the repo-server sees them) with `planned` laid over it (repository paths, each with
+/// the file holding its new text), and what discovery finds there. Rendering reads the copy too.
+pub struct Preview {
+    pub dir: Scratch,
+    pub discovery: Discovery,
+}
+
+pub fn preview(
+    sh: &Shell,
+    helm: &Path,
+    root: &Path,
+    planned: &[(String, PathBuf)],
+) -> Result<Preview> {
+    let dir = Scratch::dir("xtask-preview").context("creating a scratch copy of the repository")?;
+    let files = repository::Files::list(sh, root).context("listing the repository's files")?;
+    let copies = files
+        .iter()
+        .map(|path| (path.to_owned(), root.join(path)))
+        .chain(planned.iter().cloned());
+    for (path, from) in copies {
+        let to = dir.path().join(&path);
+        std::fs::create_dir_all(to.parent().expect("a file has a folder"))
+            .and_then(|()| std::fs::copy(&from, &to).map(drop))
+            .with_context(|| format!("copying {path} into the scratch copy"))?;
+    }
+    let discovery = discover(sh, helm, dir.path())?;
+    Ok(Preview { dir, discovery })
+}
 
 /// Reads every ApplicationSet under `root` and computes the Applications Argo CD would create.
 /// Errors only when discovery itself cannot run (no helm, unreadable folder); everything Argo CD
@@ -74,6 +138,7 @@ pub fn discover_cached(
         applications.extend(chunk);
         Ok(())
     })?;
+    applications.retain(|app| !discovery.withheld.contains(&app.name));
     discovery.applications = applications;
     Ok(discovery)
 }
@@ -99,6 +164,7 @@ pub fn discover_each(
             .with_context(|| format!("listing {}", layout::APPSETS_DIR))?,
         ..Discovery::default()
     };
+    let files = repository::Files::list(sh, root).context("listing the repository's files")?;
     let mut names = Names::default();
     for path in &discovery.appsets {
         let text =
@@ -122,15 +188,16 @@ pub fn discover_each(
             if doc["kind"].as_str() != Some("ApplicationSet") {
                 continue;
             }
-            let appset = AppSet::new(path, &text, doc);
+            let appset = AppSet::new(path, &text, doc, &files);
             let problems = appset.generate(sh, helm, root, cache, &mut |mut apps| {
-                names.keep_first(&mut apps);
+                names.keep_first(path, &appset.name, &mut apps);
                 on_chunk(apps)
             })?;
             discovery.problems.extend(problems);
         }
     }
     discovery.problems.extend(names.clashes(root));
+    discovery.withheld = names.withheld();
     discovery.problems.sort();
     discovery.problems.dedup();
     Ok(discovery)

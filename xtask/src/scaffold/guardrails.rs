@@ -1,6 +1,8 @@
-//! Guardrails: every generated component rendered with `helm template` exactly as Argo CD will
-//! render it (release name, namespace, the six value layers in order, missing ones skipped), as
-//! generated and with enabling simulated, with the output parsed and checked.
+//! Guardrails: the Applications Argo CD will generate from the new component files, found by
+//! discovery ([`crate::argo`]) in a scratch copy of the tree with the generated files laid over
+//! it, each rendered with `helm template` exactly as Argo CD will render it (the release name,
+//! namespace and value files the ApplicationSet gives it), as generated and with enabling
+//! simulated, with the output parsed and checked.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -9,10 +11,10 @@ use anyhow::Result;
 use serde_yaml::Value;
 use xshell::Shell;
 
-use crate::clusters::Cluster;
+use crate::argo::{self, render_plan};
 use crate::helm;
 use crate::layout;
-use crate::primitive::Primitive;
+use crate::primitive::{OverLimit, Primitive, MAX_NAME_LEN, MAX_RELEASE_LEN};
 
 /// The image the enabling simulation uses when no real one was given: `.invalid` never resolves.
 pub const PLACEHOLDER_IMAGE: &str =
@@ -61,6 +63,8 @@ struct Check {
 
 pub struct Outcome {
     pub guardrails: Vec<Guardrail>,
+    /// The Applications the new component files generate, as discovery finds them.
+    pub applications: Vec<argo::Application>,
     /// Time spent inside helm, summed over renders (they run in parallel).
     pub helm_time: Duration,
     /// Wall time of the render phase: what the helm renders alone cost this run.
@@ -68,7 +72,8 @@ pub struct Outcome {
     pub renders: usize,
 }
 
-/// Where a layer's file comes from: the staging directory for generated files, else the tree.
+/// The change to check: the tree, and the generated files staged (at their repository paths)
+/// under `staging`.
 pub struct Sources<'a> {
     pub root: &'a Path,
     pub staging: &'a Path,
@@ -76,21 +81,9 @@ pub struct Sources<'a> {
     pub generated: &'a [String],
 }
 
-impl Sources<'_> {
-    fn resolve(&self, path: &str) -> Option<PathBuf> {
-        if self.generated.iter().any(|g| g == path) {
-            return Some(self.staging.join(path));
-        }
-        let in_tree = self.root.join(path);
-        in_tree.is_file().then_some(in_tree)
-    }
-}
-
 pub struct Target<'a> {
     pub primitive: &'a Primitive,
     pub with_smoke: bool,
-    /// Every env the ApplicationSet generates Applications for.
-    pub envs: &'a [Cluster],
     /// The env whose overlay is written; the enabling simulation runs there (else in the first env).
     pub env: Option<&'a str>,
     /// The image when `--enable` was given.
@@ -99,12 +92,26 @@ pub struct Target<'a> {
     pub smoke_image: Option<&'a str>,
 }
 
+/// Lays the generated files over a scratch copy of the tree, asks [`argo`] which Applications
+/// Argo CD will generate from the new component files there, and renders exactly those, with
+/// the value files and release names the ApplicationSet gives them.
 pub fn run(sh: &Shell, helm: &Path, sources: &Sources, target: &Target) -> Result<Outcome> {
-    let checks = plan(sources, target);
+    let planned: Vec<(String, PathBuf)> = sources
+        .generated
+        .iter()
+        .map(|path| (path.clone(), sources.staging.join(path)))
+        .collect();
+    let preview = argo::preview(sh, helm, sources.root, &planned)?;
+    let Plan {
+        checks,
+        mut guardrails,
+        applications,
+    } = plan(&preview, sources, target);
     let started = Instant::now();
     let results = run_parallel(sh, helm, &checks);
     let mut outcome = Outcome {
         guardrails: Vec::new(),
+        applications,
         helm_time: Duration::ZERO,
         render_wall: started.elapsed(),
         renders: checks.len(),
@@ -126,110 +133,134 @@ pub fn run(sh: &Shell, helm: &Path, sources: &Sources, target: &Target) -> Resul
             };
         outcome.guardrails.push(guardrail);
     }
+    outcome.guardrails.append(&mut guardrails);
     Ok(outcome)
 }
 
-fn plan(sources: &Sources, target: &Target) -> Vec<Check> {
+/// The renders to run, the guardrails that failed before any render, and the names of the
+/// Applications the new component files generate, in Argo CD's order.
+struct Plan {
+    checks: Vec<Check>,
+    guardrails: Vec<Guardrail>,
+    applications: Vec<argo::Application>,
+}
+
+fn plan(preview: &argo::Preview, sources: &Sources, target: &Target) -> Plan {
     let p = target.primitive;
-    let simulate_env = target.env.unwrap_or_else(|| target.envs[0].env.as_str());
-    let mut components = vec![(p.id(), layout::RAW_MANIFESTS_CHART, false)];
+    let mut components = vec![(layout::primitive_component_file(&p.id()), false)];
     if target.with_smoke {
-        components.push((p.smoke_id(), layout::HELM_TEST_JOBS_CHART, true));
+        components.push((layout::primitive_component_file(&p.smoke_id()), true));
     }
-    let mut checks = Vec::new();
-    for (component, chart, smoke) in &components {
-        for cluster in target.envs {
-            let value_files = layout::value_layers(cluster, layout::PRIMITIVES_DOMAIN, component)
-                .iter()
-                .filter_map(|layer| sources.resolve(layer))
-                .collect::<Vec<_>>();
-            let render = helm::Render {
-                release: component.clone(),
-                namespace: cluster.namespace.clone(),
-                chart: sources.root.join(chart),
-                value_files,
-                set_strings: Vec::new(),
-                sets: Vec::new(),
-            };
-            let image_here = if *smoke {
-                target.smoke_image
-            } else {
-                target.enabled_image
-            };
-            let enabled_here = image_here.is_some() && target.env == Some(cluster.env.as_str());
-            let as_generated = match (enabled_here, *smoke) {
-                (false, _) => Expect::Marker,
-                (true, true) => Expect::SmokeJobs,
-                (true, false) => Expect::Primitive {
-                    image: image_here.unwrap_or_default().to_owned(),
-                },
-            };
-            checks.push(Check {
-                name: format!("helm template {}-{component} (as generated)", cluster.env),
-                render: render.clone(),
-                expect: as_generated,
-            });
-            if cluster.env == simulate_env {
-                let image = image_here.unwrap_or(PLACEHOLDER_IMAGE);
-                let mut enabled = render;
-                enabled.sets.push(("enabled".to_owned(), "true".to_owned()));
-                enabled
-                    .set_strings
-                    .push(("image.ref".to_owned(), image.to_owned()));
-                checks.push(Check {
-                    name: format!(
-                        "helm template {}-{component} (enabled simulated)",
-                        cluster.env
-                    ),
-                    render: enabled,
-                    expect: if *smoke {
-                        Expect::SmokeJobs
-                    } else {
-                        Expect::Primitive {
-                            image: image.to_owned(),
-                        }
-                    },
-                });
-            }
+    let failed = |name: String, detail: String| Guardrail {
+        name,
+        status: Status::Failed,
+        detail,
+    };
+    let mut out = Plan {
+        checks: Vec::new(),
+        guardrails: Vec::new(),
+        applications: Vec::new(),
+    };
+    let discovery = &preview.discovery;
+    for problem in &discovery.problems {
+        if sources.generated.contains(&problem.path) {
+            out.guardrails.push(failed(
+                format!("discovery of {}", problem.path),
+                problem.to_string(),
+            ));
         }
     }
-    checks
+    let ours = |file: &str| components.iter().find(|(f, _)| f == file);
+    let apps: Vec<&argo::Application> = discovery
+        .applications
+        .iter()
+        .filter(|app| ours(&app.component_file).is_some())
+        .collect();
+    for (file, _) in &components {
+        if !apps.iter().any(|app| &app.component_file == file) {
+            out.guardrails.push(failed(
+                format!("discovery of {file}"),
+                "the ApplicationSets generate no Application from it, so Argo CD would deploy nothing".to_owned(),
+            ));
+        }
+    }
+    let simulate_env = target
+        .env
+        .or_else(|| apps.first().map(|app| app.env.as_str()));
+    for app in apps {
+        out.applications.push(app.clone());
+        let smoke = ours(&app.component_file).is_some_and(|(_, smoke)| *smoke);
+        let render = match render_plan::plan(preview.dir.path(), app) {
+            Ok(Some(render)) => render,
+            Ok(None) => continue, // discovery's problem says why; reported above.
+            Err(problem) => {
+                out.guardrails.push(failed(
+                    format!("helm template {} (as generated)", app.name),
+                    problem.message,
+                ));
+                continue;
+            }
+        };
+        let image_here = if smoke {
+            target.smoke_image
+        } else {
+            target.enabled_image
+        };
+        let enabled_here = image_here.is_some() && target.env == Some(app.env.as_str());
+        let as_generated = match (enabled_here, smoke) {
+            (false, _) => Expect::Marker,
+            (true, true) => Expect::SmokeJobs,
+            (true, false) => Expect::Primitive {
+                image: image_here.unwrap_or_default().to_owned(),
+            },
+        };
+        out.checks.push(Check {
+            name: format!("helm template {} (as generated)", app.name),
+            render: render.clone(),
+            expect: as_generated,
+        });
+        if simulate_env == Some(app.env.as_str()) {
+            let image = image_here.unwrap_or(PLACEHOLDER_IMAGE);
+            let mut enabled = render;
+            enabled.sets.push(("enabled".to_owned(), "true".to_owned()));
+            enabled
+                .set_strings
+                .push(("image.ref".to_owned(), image.to_owned()));
+            out.checks.push(Check {
+                name: format!("helm template {} (enabled simulated)", app.name),
+                render: enabled,
+                expect: if smoke {
+                    Expect::SmokeJobs
+                } else {
+                    Expect::Primitive {
+                        image: image.to_owned(),
+                    }
+                },
+            });
+        }
+    }
+    out
+}
+
+/// Notes in `over` every name discovery gave the new component's Applications that breaks its
+/// limit: an Application name must be a DNS-1123 label of at most 63 characters, a Helm release
+/// name at most 53.
+pub fn check_names(apps: &[argo::Application], over: &mut OverLimit) {
+    for app in apps {
+        over.check("Application", &app.name, MAX_NAME_LEN);
+        over.check("Helm release", &app.release, MAX_RELEASE_LEN);
+    }
 }
 
 /// Runs the renders on as many threads as there are cores, keeping their order.
 fn run_parallel(sh: &Shell, helm: &Path, checks: &[Check]) -> Vec<(Result<String>, Duration)> {
-    let workers = std::thread::available_parallelism()
-        .map_or(2, |n| n.get())
-        .min(checks.len().max(1));
-    let dir = sh.current_dir();
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let results = std::sync::Mutex::new((0..checks.len()).map(|_| None).collect::<Vec<_>>());
-    std::thread::scope(|scope| {
-        for _ in 0..workers {
-            scope.spawn(|| {
-                let sh = Shell::new().expect("a shell");
-                sh.change_dir(&dir);
-                loop {
-                    let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                    let Some(check) = checks.get(i) else { break };
-                    if crate::interrupt::is_set() {
-                        results.lock().expect("not poisoned")[i] =
-                            Some((Err(anyhow::anyhow!("interrupted")), Duration::ZERO));
-                        continue;
-                    }
-                    let started = Instant::now();
-                    let result = helm::template(&sh, helm, &check.render);
-                    results.lock().expect("not poisoned")[i] = Some((result, started.elapsed()));
-                }
-            });
+    crate::pool::map(sh, checks, |sh, check| {
+        if crate::interrupt::is_set() {
+            return (Err(anyhow::anyhow!("interrupted")), Duration::ZERO);
         }
-    });
-    results
-        .into_inner()
-        .expect("not poisoned")
-        .into_iter()
-        .map(|r| r.expect("every check ran"))
-        .collect()
+        let started = Instant::now();
+        (helm::template(sh, helm, &check.render), started.elapsed())
+    })
 }
 
 /// Checks a render against its expectation; returns a one-line description of what was seen.

@@ -25,6 +25,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use sha2::{Digest, Sha256};
 
+use crate::digest::{hex, sha256_hex};
 use crate::helm;
 use crate::layout;
 
@@ -117,7 +118,7 @@ impl<'a> Keys<'a> {
             let digest = match self.files.get(&file) {
                 Some(digest) => digest.clone(),
                 None => {
-                    let digest = fs::read(path).ok().map(|b| hex(&sha256(&b)));
+                    let digest = fs::read(path).ok().map(|b| sha256_hex(&b));
                     self.files.insert(file, digest.clone());
                     digest
                 }
@@ -167,9 +168,11 @@ impl Fields {
 /// sorted by relative path, as path and bytes. A missing folder hashes as empty: helm fails on it
 /// and failures are not stored.
 fn folder_digest(dir: &Path) -> String {
-    let mut files = Vec::new();
-    walk(dir, "", &mut files);
-    files.sort();
+    let through_links = layout::Walk {
+        follow_links: true,
+        ..layout::Walk::EVERYTHING
+    };
+    let files = layout::walk(dir, "", through_links).unwrap_or_default();
     let mut hasher = Fields::default();
     for file in files {
         hasher.field(file.as_bytes());
@@ -179,40 +182,6 @@ fn folder_digest(dir: &Path) -> String {
         }
     }
     hex(&hasher.finish())
-}
-
-fn walk(dir: &Path, prefix: &str, out: &mut Vec<String>) {
-    let Ok(entries) = fs::read_dir(dir.join(prefix)) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let path = if prefix.is_empty() {
-            name
-        } else {
-            format!("{prefix}/{name}")
-        };
-        // Through symlinks, as helm's loader follows them.
-        match fs::metadata(entry.path()) {
-            Ok(meta) if meta.is_dir() => walk(dir, &path, out),
-            Ok(_) => out.push(path),
-            Err(_) => out.push(path),
-        }
-    }
-}
-
-fn sha256(bytes: &[u8]) -> Vec<u8> {
-    Sha256::digest(bytes).to_vec()
-}
-
-fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(2 * bytes.len());
-    for b in bytes {
-        out.push(DIGITS[usize::from(b >> 4)] as char);
-        out.push(DIGITS[usize::from(b & 15)] as char);
-    }
-    out
 }
 
 /// The store: safe to share between the render threads.
@@ -352,7 +321,7 @@ fn header(key: &Key, body: &str) -> String {
         "{FORMAT} {} {} {}\n",
         key.0,
         body.len(),
-        hex(&sha256(body.as_bytes()))
+        sha256_hex(body.as_bytes())
     )
 }
 
@@ -379,7 +348,7 @@ fn decode(key: &Key, mut bytes: Vec<u8>) -> Option<String> {
         && fields.next().is_none()
         && stored_key == key.0
         && length.parse::<usize>().ok()? == body.len()
-        && digest == hex(&sha256(body));
+        && digest == sha256_hex(body);
     if !intact {
         return None;
     }
@@ -390,28 +359,21 @@ fn decode(key: &Key, mut bytes: Vec<u8>) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scratch::Scratch;
 
-    struct Dir(PathBuf);
+    /// A scratch folder's path, and the folder (removed on drop).
+    struct Dir(PathBuf, #[allow(dead_code)] Scratch);
 
     impl Dir {
         fn new(name: &str) -> Dir {
-            let path =
-                std::env::temp_dir().join(format!("xtask-cache-{name}-{}", std::process::id()));
-            let _ = fs::remove_dir_all(&path);
-            fs::create_dir_all(&path).unwrap();
-            Dir(path)
+            let scratch = Scratch::dir(&format!("xtask-cache-{name}")).unwrap();
+            Dir(scratch.path().to_path_buf(), scratch)
         }
 
         fn write(&self, path: &str, text: &str) {
             let target = self.0.join(path);
             fs::create_dir_all(target.parent().unwrap()).unwrap();
             fs::write(target, text).unwrap();
-        }
-    }
-
-    impl Drop for Dir {
-        fn drop(&mut self) {
-            let _ = fs::remove_dir_all(&self.0);
         }
     }
 

@@ -14,7 +14,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use xshell::Shell;
 
-use crate::argo::Application;
+use crate::argo::{self, Application};
 use crate::exit;
 use crate::git;
 use crate::layout;
@@ -170,24 +170,11 @@ fn shared_inputs(root: &Path, appset: &str, changed: &BTreeSet<&str>) -> Vec<Rea
     if changed.contains(appset) {
         reasons.push(Reason::ApplicationSet(appset.to_owned()));
     }
-    let text = std::fs::read_to_string(root.join(appset)).unwrap_or_default();
-    let mut patterns = Vec::new();
-    for document in serde_yaml::Deserializer::from_str(&text) {
-        if let Ok(doc) = serde::Deserialize::deserialize(document) {
-            let doc: serde_yaml::Value = doc;
-            git_file_patterns(&doc["spec"]["generators"], &mut patterns);
-        }
-    }
-    for pattern in patterns {
+    for (pattern, literal) in argo::git_file_patterns(root, appset) {
         // Component files are each their own Applications' input.
         if under(&pattern, layout::COMPONENTS_DIR) {
             continue;
         }
-        let literal: Vec<&str> = pattern
-            .split('/')
-            .take_while(|s| !s.contains(['*', '?', '[', '{', '\\']))
-            .collect();
-        let literal = literal.join("/");
         for file in changed.iter() {
             let hit = if literal == pattern {
                 *file == pattern
@@ -202,22 +189,6 @@ fn shared_inputs(root: &Path, appset: &str, changed: &BTreeSet<&str>) -> Vec<Rea
     reasons.sort();
     reasons.dedup();
     reasons
-}
-
-fn git_file_patterns(generators: &serde_yaml::Value, out: &mut Vec<String>) {
-    for generator in generators.as_sequence().into_iter().flatten() {
-        for file in generator["git"]["files"]
-            .as_sequence()
-            .into_iter()
-            .flatten()
-        {
-            if let Some(path) = file["path"].as_str() {
-                out.push(path.to_owned());
-            }
-        }
-        git_file_patterns(&generator["matrix"]["generators"], out);
-        git_file_patterns(&generator["merge"]["generators"], out);
-    }
 }
 
 /// Whether the repository path `path` is under the folder `dir` ("" is the root).

@@ -102,7 +102,7 @@ pub fn pool<R>(
     mut on_each: impl FnMut(usize, &Application, Result<String, Problem>) + Send,
     produce: impl FnOnce(&mut Submit) -> R,
 ) -> (R, Pooled) {
-    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let workers = crate::pool::workers();
     let dir = sh.current_dir();
     let helm_runs = AtomicUsize::new(0);
     let (jobs, queue) = mpsc::sync_channel::<Job>(2 * workers);

@@ -16,6 +16,7 @@ mod fixture;
 
 use std::path::Path;
 
+use crate::layout;
 use crate::primitive::check_dns_label;
 
 use super::names::NameList;
@@ -74,10 +75,9 @@ pub fn with_checker<R>(
     problems.extend(components.smoke_workloads());
     let mut checker = Checker {
         index: &index,
-        components: &components,
         steps,
         problems,
-        read: vec![false; index.paths.count()],
+        read: values::ValuesRead::new(&index),
         image: Vec::new(),
     };
     let result = f(&mut checker)?;
@@ -88,11 +88,10 @@ pub fn with_checker<R>(
 /// does not keep: of them it keeps only which files they read and the problems found.
 pub struct Checker<'t> {
     index: &'t Index<'t>,
-    components: &'t component::Components,
     steps: component::RolloutSteps,
     problems: Vec<Problem>,
     /// Per file of the index: whether an Application reads it (for `orphan-values`).
-    read: Vec<bool>,
+    read: values::ValuesRead,
     /// `image-policy` findings with their Application, grouped once at the end.
     image: Vec<(Problem, String)>,
 }
@@ -109,7 +108,8 @@ impl Checker<'_> {
 
     fn finish(mut self) -> Vec<Problem> {
         self.problems
-            .extend(values::orphans(self.index, self.components, &self.read));
+            .extend(values::orphans(self.index, &self.read));
+        self.problems.extend(self.steps.unused(self.index.root));
         self.problems.extend(super::problem::group_by_application(
             self.image,
             super::problem::Naming::After,
@@ -193,7 +193,7 @@ impl Tree {
 fn read_each(root: &Path, each: &mut dyn FnMut(SourceFile)) -> Vec<Problem> {
     let mut paths = Vec::new();
     for dir in TREE_DIRS {
-        walk(root, dir, &mut paths);
+        paths.extend(layout::walk(root, dir, layout::Walk::EVERYTHING).unwrap_or_default());
     }
     paths.sort();
     let mut unreadable = Vec::new();
@@ -268,21 +268,6 @@ fn is_yaml_in_scope(path: &str) -> bool {
             .split('/')
             .any(|segment| segment == "templates" || segment == "files");
     yaml && !templated
-}
-
-fn walk(root: &Path, dir: &str, out: &mut Vec<String>) {
-    let Ok(entries) = std::fs::read_dir(root.join(dir)) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        let path = format!("{dir}/{name}");
-        match entry.file_type() {
-            Ok(t) if t.is_dir() => walk(root, &path, out),
-            Ok(t) if t.is_file() => out.push(path),
-            _ => {}
-        }
-    }
 }
 
 /// The Levenshtein distance of two strings, for "did you mean" hints.

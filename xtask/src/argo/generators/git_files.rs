@@ -22,23 +22,18 @@ impl Generator for GitFiles {
     fn params(
         &self,
         appset: &AppSet,
-        root: &Path,
+        _root: &Path,
         spec: &Value,
         problems: &mut Vec<Problem>,
     ) -> Option<Sets> {
-        appset.git_files(root, spec, problems)
+        appset.git_files(spec, problems)
     }
 }
 
 impl AppSet<'_> {
     /// Argo CD's git files generator over the working tree (`applicationset/generators/git.go`):
     /// the matching files now, their parameter sets when [`Sets::each`] reads them.
-    pub(crate) fn git_files(
-        &self,
-        root: &Path,
-        git: &Value,
-        problems: &mut Vec<Problem>,
-    ) -> Option<Sets> {
+    pub(crate) fn git_files(&self, git: &Value, problems: &mut Vec<Problem>) -> Option<Sets> {
         let repo = git["repoURL"].as_str().unwrap_or_default();
         if !same_repo(repo, layout::REPO_URL) {
             problems.push(self.problem(
@@ -71,16 +66,13 @@ impl AppSet<'_> {
                 excluded.push(pattern);
                 continue;
             }
-            let found = match layout::files_under(root, &glob::literal_prefix(pattern)) {
-                Ok(files) => files
-                    .into_iter()
-                    .filter(|f| glob::matches(pattern, f))
-                    .collect::<Vec<_>>(),
-                Err(err) => {
-                    problems.push(self.problem("files", format!("cannot list {pattern}: {err}")));
-                    continue;
-                }
-            };
+            let found: Vec<String> = self
+                .files
+                .under(&glob::literal_prefix(pattern))
+                .into_iter()
+                .filter(|f| glob::matches(pattern, f))
+                .map(str::to_owned)
+                .collect();
             if found.is_empty() {
                 problems.push(self.problem(
                     "path",
@@ -193,37 +185,30 @@ mod tests {
     fn yaml(text: &str) -> Value {
         serde_yaml::from_str(text).unwrap()
     }
-    /// An ApplicationSet over a scratch folder holding `files`.
-    struct Scratch {
-        root: std::path::PathBuf,
-    }
 
-    impl Scratch {
-        fn new(name: &str, files: &[(&str, &str)]) -> Scratch {
-            let root =
-                std::env::temp_dir().join(format!("xtask-appset-{name}-{}", std::process::id()));
-            let _ = std::fs::remove_dir_all(&root);
+    /// An ApplicationSet over a scratch folder holding `files`.
+    struct Tree(crate::scratch::Scratch);
+
+    impl Tree {
+        fn new(name: &str, files: &[(&str, &str)]) -> Tree {
+            let dir = crate::scratch::Scratch::dir(&format!("xtask-appset-{name}")).unwrap();
             for (path, text) in files {
-                let target = root.join(path);
+                let target = dir.path().join(path);
                 std::fs::create_dir_all(target.parent().unwrap()).unwrap();
                 std::fs::write(target, text).unwrap();
             }
-            Scratch { root }
+            Tree(dir)
         }
 
         fn params(&self, file: &str, prefix: &str) -> Result<Vec<ParamSet>, Problem> {
+            let files = crate::argo::repository::Files::default();
             let appset = AppSet::new(
                 "argocd/applicationsets/x.yaml",
                 "",
                 yaml("metadata: {name: x}"),
+                &files,
             );
-            appset.file_params(&self.root, file, prefix)
-        }
-    }
-
-    impl Drop for Scratch {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.root);
+            appset.file_params(self.0.path(), file, prefix)
         }
     }
 
@@ -246,7 +231,7 @@ mod tests {
 
     #[test]
     fn a_file_gives_one_set_per_object_and_path_params_are_written_last() {
-        let scratch = Scratch::new(
+        let scratch = Tree::new(
             "files",
             &[
                 ("c/map/component.yaml", "name: one\npath: mine\nn: 3\n"),

@@ -131,11 +131,6 @@ impl Components {
         }
     }
 
-    /// Each component's domain and name.
-    pub fn ids(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.domains.iter().zip(self.ids.iter())
-    }
-
     /// `smoke-workload`: a smoke without its workload tests nothing.
     pub fn smoke_workloads(&self) -> Vec<Problem> {
         let smokes = self.smoke_files.iter().zip(self.smoke_names.iter());
@@ -526,7 +521,8 @@ fn primitive(c: &Component, problems: &mut Vec<Problem>) {
     }
 }
 
-/// The RollingSync steps of each ApplicationSet that has them, by file.
+/// The RollingSync steps of each ApplicationSet that has them, by file, with how many
+/// Applications each step selected so far.
 #[derive(Default)]
 pub struct RolloutSteps(BTreeMap<String, Vec<Step>>);
 
@@ -541,11 +537,43 @@ impl RolloutSteps {
             self.0.insert(file.path.clone(), steps);
         }
     }
+
+    /// `rollout-phase` on the ApplicationSets, once every Application was seen: a step that
+    /// selects no Application, and a step with an operator other than `In` and `NotIn`
+    /// (`EmptySteps` and `InvalidMatchExpressions` of Argo CD's
+    /// `applicationset/progressivesync/validation_issues.go`).
+    pub fn unused(&self, root: &Path) -> Vec<Problem> {
+        let mut problems = Vec::new();
+        for (appset, steps) in &self.0 {
+            let text = std::fs::read_to_string(root.join(appset)).unwrap_or_default();
+            let line = line_of_path(&text, &["spec", "strategy", "rollingSync", "steps"]);
+            for (i, step) in steps.iter().enumerate() {
+                let n = i + 1;
+                for e in &step.expressions {
+                    if e.operator != "In" && e.operator != "NotIn" {
+                        problems.push(Problem::new(appset, line, "rollout-phase", format!(
+                            "RollingSync step {n} has invalid matchExpression operator {:?}; Argo CD supports only 'In' and 'NotIn' and selects no Application with it: use one of them",
+                            e.operator
+                        )));
+                    }
+                }
+                if step.selected.get() == 0 {
+                    problems.push(Problem::new(appset, line, "rollout-phase", format!(
+                        "RollingSync step {n} selects no Application ({}); Argo CD reports the empty step: remove it or fix its matchExpressions",
+                        step.describe()
+                    )));
+                }
+            }
+        }
+        problems
+    }
 }
 
-/// `rollout-phase`: with RollingSync, an Application whose rollout-phase label matches no step
-/// is never synced. The phase is the Application's label, else its component's `rolloutPhase`
-/// (read from the file then: the components are not kept).
+/// `rollout-phase`: with RollingSync, an Application that no step selects is never synced, and
+/// one that two steps select is reported by Argo CD. Steps select by the Application's labels, as
+/// `buildAppDependencyList` in `applicationset/progressivesync/progressive_sync.go` does: every
+/// `matchExpressions` entry must hold (`In`: the label is present with one of the values;
+/// `NotIn`: the label is absent or none of them), on any label.
 pub fn rollout_phases(root: &Path, steps: &RolloutSteps, apps: &[Application]) -> Vec<Problem> {
     let mut problems = Vec::new();
     let mut seen = BTreeSet::new();
@@ -553,63 +581,96 @@ pub fn rollout_phases(root: &Path, steps: &RolloutSteps, apps: &[Application]) -
         let Some(steps) = steps.0.get(app.appset.as_str()) else {
             continue;
         };
-        let text = || std::fs::read_to_string(root.join(&app.component_file)).unwrap_or_default();
-        let phase = match app.labels.get("rollout-phase") {
-            Some(phase) => phase.clone(),
-            None => {
-                let doc: Option<Value> = serde_yaml::from_str(&text()).ok();
-                match doc.as_ref().and_then(|d| d.get("rolloutPhase")?.as_str()) {
-                    Some(phase) => phase.to_owned(),
-                    None => continue,
-                }
-            }
-        };
-        if steps.iter().any(|s| s.matches(&phase))
-            || !seen.insert((&app.component_file, &app.appset))
-        {
+        let selected: Vec<usize> = steps
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.selects(&app.labels))
+            .map(|(i, _)| i + 1)
+            .collect();
+        for &i in &selected {
+            let step = &steps[i - 1];
+            step.selected.set(step.selected.get() + 1);
+        }
+        if selected.len() == 1 || !seen.insert((&app.component_file, &app.appset)) {
             continue;
         }
-        let listed: BTreeSet<&str> = steps
+        let text = std::fs::read_to_string(root.join(&app.component_file)).unwrap_or_default();
+        let line = line_of_path(&text, &["rolloutPhase"]);
+        let labels = app
+            .labels
             .iter()
-            .flat_map(|s| s.expressions.iter())
-            .filter(|e| e.operator == "In")
-            .flat_map(|e| e.values.iter().map(String::as_str))
-            .collect();
-        problems.push(Problem::new(
-            &app.component_file,
-            line_of_path(&text(), &["rolloutPhase"]),
-            "rollout-phase",
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let message = if selected.is_empty() {
+            let listed: BTreeSet<&str> = steps
+                .iter()
+                .flat_map(|s| s.expressions.iter())
+                .filter(|e| e.operator == "In")
+                .flat_map(|e| e.values.iter().map(String::as_str))
+                .collect();
             format!(
-                "rolloutPhase \"{phase}\" matches no RollingSync step of {} (phases: {}); an Application no step matches is never synced: use one of them or add a step",
+                "Application {} (labels {labels}) matches no RollingSync step of {} (phases: {}); an Application no step matches is never synced: use one of them as rolloutPhase or add a step",
+                app.name,
                 app.appset,
                 listed.into_iter().collect::<Vec<_>>().join(", ")
-            ),
+            )
+        } else {
+            format!(
+                "Application {} (labels {labels}) is selected by RollingSync steps {} of {}; Argo CD reports a matchExpression that selects an Application twice: make the steps disjoint",
+                app.name,
+                selected.iter().map(usize::to_string).collect::<Vec<_>>().join(" and "),
+                app.appset
+            )
+        };
+        problems.push(Problem::new(
+            &app.component_file,
+            line,
+            "rollout-phase",
+            message,
         ));
     }
     problems
 }
 
 struct Expression {
+    key: String,
     operator: String,
     values: Vec<String>,
 }
 
-/// A RollingSync step, reduced to its expressions on the rollout-phase label.
-struct Step {
+/// A RollingSync step: its `matchExpressions`, and how many Applications it selected.
+pub struct Step {
     expressions: Vec<Expression>,
+    selected: std::cell::Cell<usize>,
 }
 
 impl Step {
-    fn matches(&self, phase: &str) -> bool {
-        !self.expressions.is_empty()
-            && self.expressions.iter().all(|e| {
-                let listed = e.values.iter().any(|v| v == phase);
+    /// Argo CD's selection: every expression holds; a step without expressions selects all.
+    fn selects(&self, labels: &BTreeMap<String, String>) -> bool {
+        self.expressions.iter().all(|e| match labels.get(&e.key) {
+            Some(value) => {
+                let listed = e.values.iter().any(|v| v == value);
                 match e.operator.as_str() {
                     "In" => listed,
                     "NotIn" => !listed,
                     _ => false,
                 }
-            })
+            }
+            None => e.operator != "In",
+        })
+    }
+
+    fn describe(&self) -> String {
+        let each: Vec<String> = self
+            .expressions
+            .iter()
+            .map(|e| format!("{} {} [{}]", e.key, e.operator, e.values.join(", ")))
+            .collect();
+        match each.is_empty() {
+            true => "no matchExpressions".to_owned(),
+            false => each.join(" and "),
+        }
     }
 }
 
@@ -623,8 +684,8 @@ fn rolling_steps(appset: &Value) -> Option<Vec<Step>> {
                     .as_sequence()
                     .into_iter()
                     .flatten()
-                    .filter(|e| e["key"].as_str() == Some("rollout-phase"))
                     .map(|e| Expression {
+                        key: e["key"].as_str().unwrap_or("").to_owned(),
                         operator: e["operator"].as_str().unwrap_or("").to_owned(),
                         values: e["values"]
                             .as_sequence()
@@ -634,6 +695,7 @@ fn rolling_steps(appset: &Value) -> Option<Vec<Step>> {
                             .collect(),
                     })
                     .collect(),
+                selected: std::cell::Cell::new(0),
             })
             .collect(),
     )
@@ -917,6 +979,105 @@ mod tests {
             found
                 .message
                 .contains("no workload component domain-orders-v0"),
+            "{}",
+            found.message
+        );
+    }
+
+    /// Cases after `buildAppDependencyList` (applicationset/progressivesync/progressive_sync.go)
+    /// and its tests in progressive_sync_test.go: which steps select an Application's labels.
+    #[test]
+    fn rolling_sync_steps_select_by_labels_as_argo_cd_does() {
+        let step = |expressions: &[(&str, &str, &[&str])]| Step {
+            expressions: expressions
+                .iter()
+                .map(|(key, operator, values)| Expression {
+                    key: key.to_string(),
+                    operator: operator.to_string(),
+                    values: values.iter().map(|v| v.to_string()).collect(),
+                })
+                .collect(),
+            selected: std::cell::Cell::new(0),
+        };
+        let labels = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let cases: [(&str, Step, BTreeMap<String, String>, bool); 8] = [
+            (
+                "In selects a label with one of the values",
+                step(&[("env", "In", &["dev", "qa"])]),
+                labels(&[("env", "dev")]),
+                true,
+            ),
+            (
+                "In does not select a missing label",
+                step(&[("env", "In", &["dev"])]),
+                labels(&[]),
+                false,
+            ),
+            (
+                "NotIn selects a missing label",
+                step(&[("env", "NotIn", &["prod"])]),
+                labels(&[]),
+                true,
+            ),
+            (
+                "NotIn does not select a listed value",
+                step(&[("env", "NotIn", &["prod"])]),
+                labels(&[("env", "prod")]),
+                false,
+            ),
+            (
+                "every expression must hold (ANDed)",
+                step(&[("env", "In", &["dev"]), ("tier", "In", &["web"])]),
+                labels(&[("env", "dev"), ("tier", "db")]),
+                false,
+            ),
+            (
+                "any label, not only rollout-phase",
+                step(&[("region", "In", &["eu"])]),
+                labels(&[("region", "eu"), ("rollout-phase", "650")]),
+                true,
+            ),
+            (
+                "a step without expressions selects every Application",
+                step(&[]),
+                labels(&[("env", "dev")]),
+                true,
+            ),
+            (
+                "an operator other than In and NotIn selects nothing",
+                step(&[("env", "Exists", &[])]),
+                labels(&[("env", "dev")]),
+                false,
+            ),
+        ];
+        for (case, step, labels, expected) in cases {
+            assert_eq!(step.selects(&labels), expected, "{case}");
+        }
+    }
+
+    #[test]
+    fn a_step_that_selects_no_application_is_reported() {
+        // EmptySteps of applicationset/progressivesync/validation_issues.go.
+        let fx = Fixture::new();
+        let appset = fx.read(layout::APPSET);
+        let last = "              values: [\"699\"]\n";
+        assert!(appset.contains(last));
+        let extra = "        - matchExpressions:\n            - key: rollout-phase\n              operator: In\n              values: [\"999\"]\n";
+        fx.write(
+            layout::APPSET,
+            &appset.replace(last, &format!("{last}{extra}")),
+        );
+        let problems = fx.check();
+        let found = fixture::find(&problems, "rollout-phase", layout::APPSET);
+        assert!(
+            found
+                .message
+                .contains("RollingSync step 5 selects no Application (rollout-phase In [999])"),
             "{}",
             found.message
         );

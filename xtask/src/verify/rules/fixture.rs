@@ -3,12 +3,12 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde_yaml::Value;
 
 use crate::clusters::{self, Cluster};
 use crate::layout;
+use crate::scratch::{copy_tree, Scratch};
 
 use super::{Application, Problem, TREE_DIRS};
 
@@ -55,14 +55,14 @@ fn build(cluster: &Cluster, file: &str, doc: &Value, name: &str, domain: &str) -
     .map(|(k, v)| (k.to_owned(), v))
     .collect();
     Application {
-        name: layout::application_name(&cluster.env, name),
+        name: format!("{}-{name}", cluster.env),
         appset: layout::APPSET.to_owned(),
         component_file: file.to_owned(),
         env: cluster.env.clone(),
         namespace: cluster.namespace.clone(),
         chart: doc["chart"]["path"].as_str().unwrap_or("").to_owned(),
         release: name.to_owned(),
-        value_files: layout::value_layers(cluster, domain, name).to_vec(),
+        value_files: value_layers(cluster, domain, name).to_vec(),
         labels,
         ignore_missing_value_files: false,
         manifest: "null".into(),
@@ -96,25 +96,42 @@ pub fn find<'p>(problems: &'p [Problem], rule: &str, path: &str) -> &'p Problem 
         .unwrap_or_else(|| panic!("no {rule} problem at {path}; found: {problems:#?}"))
 }
 
+/// The six value layers the ApplicationSet gives an Application, written out for the hand-built
+/// Applications of the rules' unit tests (verify itself reads them off discovery).
+fn value_layers(cluster: &Cluster, domain: &str, component: &str) -> [String; 6] {
+    [
+        "sources/values/base/globals.yaml".to_owned(),
+        format!(
+            "sources/values/cluster/{}/globals.yaml",
+            cluster.cluster_type
+        ),
+        format!("sources/values/env/{}/globals.yaml", cluster.env),
+        format!("config/node-profiles/{}.yaml", cluster.node_profile),
+        layout::shared_values(domain, component),
+        layout::env_values(&cluster.env, domain, component),
+    ]
+}
+
 /// A temporary copy of the repository's desired state, removed on drop.
 pub struct Fixture {
     root: PathBuf,
+    _dir: Scratch,
 }
 
 impl Fixture {
     pub fn new() -> Fixture {
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let root = std::env::temp_dir().join(format!(
-            "xtask-rules-{}-{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&root);
+        let dir = Scratch::dir("xtask-rules").expect("a scratch folder");
         let source = repo_root();
-        for dir in TREE_DIRS {
-            copy_tree(&source.join(dir), &root.join(dir));
+        for tree in TREE_DIRS {
+            let from = source.join(tree);
+            if from.is_dir() {
+                copy_tree(&from, &dir.path().join(tree)).expect("a copy of the tree");
+            }
         }
-        Fixture { root }
+        Fixture {
+            root: dir.path().to_path_buf(),
+            _dir: dir,
+        }
     }
 
     pub fn root(&self) -> &Path {
@@ -133,7 +150,7 @@ impl Fixture {
 
     /// Lays a tree of repository paths (a golden scaffold case) over the copy.
     pub fn lay(&self, dir: &Path) {
-        copy_tree(dir, &self.root);
+        copy_tree(dir, &self.root).expect("the tree laid over the copy");
     }
 
     /// Writes a component of `domain` (name on line 1, componentType on 4, rolloutPhase on 5).
@@ -170,12 +187,6 @@ impl Fixture {
     }
 }
 
-impl Drop for Fixture {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.root);
-    }
-}
-
 fn component_text(
     name: &str,
     domain: &str,
@@ -187,19 +198,4 @@ fn component_text(
         "name: {name}\nproject: ameide\ndomain: {domain}\ncomponentType: {component_type}\nrolloutPhase: \"{phase}\"\nchart:\n  repoURL: {}\n  path: {chart}\n  version: main\n",
         layout::REPO_URL
     )
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    let Ok(entries) = std::fs::read_dir(from) else {
-        return;
-    };
-    std::fs::create_dir_all(to).unwrap();
-    for entry in entries.flatten() {
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
 }

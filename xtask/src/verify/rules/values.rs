@@ -11,7 +11,6 @@ use crate::clusters::{self, Cluster};
 use crate::layout;
 use crate::primitive::ImageRef;
 
-use super::component::Components;
 use super::yaml::line_of_path;
 use super::{Application, Index, Problem};
 
@@ -192,62 +191,70 @@ pub fn image_policy_found(root: &Path, apps: &[Application]) -> Vec<(Problem, St
     found
 }
 
-/// Marks in `read` (one flag per file of the tree) the files the Applications read: what
-/// [`orphans`] needs of them, so that the Applications can be let go a chunk at a time.
-pub fn mark_read(index: &Index, apps: &[Application], read: &mut [bool]) {
+/// What [`orphans`] needs of the Applications, kept as they pass so that they can be let go a
+/// chunk at a time: one flag per file of the tree, set when an Application reads it, and the value
+/// files Applications name that do not exist (the near misses of a misspelt file).
+#[derive(Debug)]
+pub struct ValuesRead {
+    pub files: Vec<bool>,
+    pub missing: BTreeSet<String>,
+}
+
+impl ValuesRead {
+    pub fn new(index: &Index) -> ValuesRead {
+        ValuesRead {
+            files: vec![false; index.paths.count()],
+            missing: BTreeSet::new(),
+        }
+    }
+}
+
+/// Marks in `read` the value files the Applications read: the layers the ApplicationSet gives
+/// them, as discovery rendered them.
+pub fn mark_read(index: &Index, apps: &[Application], read: &mut ValuesRead) {
     for file in apps.iter().flat_map(|a| a.value_files.iter()) {
-        if let Some(i) = index.position(file) {
-            read[i] = true;
+        match index.position(file) {
+            Some(i) => read.files[i] = true,
+            None => {
+                read.missing.insert(file.clone());
+            }
         }
     }
 }
 
 /// `orphan-values`: value files and node profiles nothing reads. Argo CD skips missing value
-/// files, so a misspelt file name deploys nothing and says nothing. `read` holds the files the
-/// Applications read ([`mark_read`]).
-pub fn orphans(index: &Index, components: &Components, read: &[bool]) -> Vec<Problem> {
+/// files, so a misspelt file name deploys nothing and says nothing. What is read is what the
+/// Applications read ([`mark_read`]): the layers the ApplicationSet references, nothing assumed.
+/// The value files of envs whose cluster file no ApplicationSet reads (the local env) are read
+/// by no Application here and are left alone.
+pub fn orphans(index: &Index, read: &ValuesRead) -> Vec<Problem> {
     let entries: Vec<Cluster> = index
         .yaml_under(CLUSTERS_DIR)
         .filter_map(|(_, path)| clusters::read_cluster_file(index.root, path).ok())
         .flatten()
         .collect();
-    // Every path an Application reads, and the paths every env entry (the local one too) would
-    // read for every component: the convention's paths, made one component at a time.
-    let mut expected = read.to_vec();
-    let convention = |each: &mut dyn FnMut(String)| {
-        for entry in &entries {
-            for (domain, name) in components.ids() {
-                layout::value_layers(entry, domain, name)
-                    .into_iter()
-                    .for_each(&mut *each);
-            }
-        }
-    };
-    convention(&mut |path| {
-        if let Some(i) = index.position(&path) {
-            expected[i] = true;
-        }
-    });
+    let read_by_appset = clusters::appset_envs(index.root).unwrap_or_default();
+    let elsewhere: Vec<String> = entries
+        .iter()
+        .filter(|e| !read_by_appset.iter().any(|r| r.env == e.env))
+        .map(|e| layout::env_values_dir(&e.env))
+        .collect();
     let mut problems = Vec::new();
     let candidates: Vec<&str> = index
         .yaml_under("sources/values/_shared")
         .chain(index.yaml_under("sources/values/env"))
-        .filter(|(i, _)| !expected[*i])
+        .filter(|(i, _)| !read.files[*i])
         .map(|(_, path)| path)
+        .filter(|path| !elsewhere.iter().any(|dir| path.starts_with(dir.as_str())))
         .collect();
-    // The near misses are looked for only when there is an orphan: among the paths the
-    // convention expects, present or not, and the files the Applications read.
-    let mut near_misses = BTreeSet::new();
+    let mut near_misses: BTreeSet<&str> = read.missing.iter().map(String::as_str).collect();
     if !candidates.is_empty() {
-        convention(&mut |path| {
-            near_misses.insert(path);
-        });
-        for (i, _) in read.iter().enumerate().filter(|(_, read)| **read) {
-            near_misses.insert(index.path(i).to_owned());
+        for (i, _) in read.files.iter().enumerate().filter(|(_, read)| **read) {
+            near_misses.insert(index.path(i));
         }
     }
     for path in candidates {
-        let near = super::closest(path, near_misses.iter().map(String::as_str))
+        let near = super::closest(path, near_misses.iter().copied())
             .map(|p| format!(" (did you mean {p}?)"))
             .unwrap_or_default();
         problems.push(Problem::new(
@@ -255,7 +262,7 @@ pub fn orphans(index: &Index, components: &Components, read: &[bool]) -> Vec<Pro
             0,
             "orphan-values",
             format!(
-                "is read by no Application: Argo CD skips missing value files, so a misspelt path deploys nothing and says nothing{near}. Rename it to the path its component reads (sources/values/_shared/<domain>/<name>.yaml or sources/values/env/<env>/<domain>/<name>.yaml) or delete it"
+                "is read by no Application: Argo CD skips missing value files, so a misspelt path deploys nothing and says nothing{near}. Rename it to a path the ApplicationSet gives its component (see cargo xtask apps) or delete it"
             ),
         ));
     }
