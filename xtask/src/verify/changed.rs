@@ -273,6 +273,7 @@ pub fn summary(changes: &Changes, selected: &[(String, Vec<Reason>)], out_of: us
 mod tests {
     use pretty_assertions::assert_eq;
 
+    use super::super::rules::fixture::Fixture;
     use super::*;
 
     fn app(env: &str, component: &str, chart: &str) -> Application {
@@ -307,10 +308,10 @@ mod tests {
 
     /// The selected names for these changed files; the ApplicationSet is read from the real tree.
     fn selected(files: &[&str]) -> Vec<String> {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+        let fx = Fixture::new();
         let apps = apps();
         let files: Vec<String> = files.iter().map(|f| f.to_string()).collect();
-        affected(root, &apps, &files)
+        affected(fx.root(), &apps, &files)
             .into_iter()
             .map(|(i, _)| apps[i].name.clone())
             .collect()
@@ -356,7 +357,8 @@ mod tests {
 
     #[test]
     fn reasons_name_every_changed_input() {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+        let fx = Fixture::new();
+        let root = fx.root();
         let apps = apps();
         let files = vec![
             "sources/charts/one/Chart.yaml".to_owned(),

@@ -6,8 +6,10 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde_yaml::Value;
+use xshell::Shell;
 
 use crate::clusters::{self, Cluster};
+use crate::git;
 use crate::layout;
 
 use super::{Application, Problem, TREE_DIRS};
@@ -103,6 +105,13 @@ pub struct Fixture {
 
 impl Fixture {
     pub fn new() -> Fixture {
+        Fixture::copy_of(&repo_root())
+    }
+
+    /// A copy of the desired state git tracks in `checkout`, as the working tree has it (so edits
+    /// are tested) but without untracked files, so that a primitive scaffolded there to try the
+    /// README cannot change what a test sees; outside a git checkout, everything.
+    pub fn copy_of(checkout: &Path) -> Fixture {
         static NEXT: AtomicUsize = AtomicUsize::new(0);
         let root = std::env::temp_dir().join(format!(
             "xtask-rules-{}-{}",
@@ -110,9 +119,25 @@ impl Fixture {
             NEXT.fetch_add(1, Ordering::Relaxed)
         ));
         let _ = std::fs::remove_dir_all(&root);
-        let source = repo_root();
-        for dir in TREE_DIRS {
-            copy_tree(&source.join(dir), &root.join(dir));
+        let sh = Shell::new().unwrap();
+        sh.change_dir(checkout);
+        match git::tracked_files(&sh, &TREE_DIRS) {
+            Ok(files) if !files.is_empty() => {
+                for file in files {
+                    let from = checkout.join(&file);
+                    // A tracked file deleted in the working tree is deleted in the copy too.
+                    if from.is_file() {
+                        let target = root.join(&file);
+                        std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+                        std::fs::copy(&from, &target).unwrap();
+                    }
+                }
+            }
+            _ => {
+                for dir in TREE_DIRS {
+                    copy_tree(&checkout.join(dir), &root.join(dir));
+                }
+            }
         }
         Fixture { root }
     }
@@ -201,5 +226,45 @@ fn copy_tree(from: &Path, to: &Path) {
         } else {
             std::fs::copy(entry.path(), &target).unwrap();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use pretty_assertions::assert_eq;
+
+    use super::*;
+
+    /// The README's two commands in its order: `cargo xtask scaffold-primitive --kind domain
+    /// --name orders --version v0 --with-smoke` leaves the example's files untracked in the
+    /// checkout, then `cargo xtask test` runs. No copy a test makes may see them.
+    #[test]
+    fn a_primitive_scaffolded_into_the_checkout_stays_out_of_the_copies() {
+        let checkout = Fixture::new();
+        let sh = Shell::new().unwrap();
+        sh.change_dir(checkout.root());
+        git::init_with_everything(&sh, "the repository as a clean clone has it").unwrap();
+        let example = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("test_data/golden/domain-orders-v0-smoke-dev");
+        checkout.lay(&example);
+        let scaffolded = layout::files_under(&example, "").unwrap();
+        assert!(scaffolded.len() >= 5, "{scaffolded:?}");
+        for file in &scaffolded {
+            assert!(checkout.root().join(file).is_file(), "{file}");
+        }
+
+        let copy = Fixture::copy_of(checkout.root());
+        let leaked: Vec<&String> = scaffolded
+            .iter()
+            .filter(|f| copy.root().join(f).exists())
+            .collect();
+        assert_eq!(leaked, Vec::<&String>::new());
+        let tracked: Vec<String> = layout::component_files(checkout.root())
+            .unwrap()
+            .into_iter()
+            .filter(|f| !scaffolded.contains(f))
+            .collect();
+        assert_eq!(layout::component_files(copy.root()).unwrap(), tracked);
+        assert_eq!(copy.check_strings(), Vec::<String>::new());
     }
 }
