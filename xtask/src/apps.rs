@@ -120,6 +120,16 @@ fn text(rows: &[Row], discovery: &appset::Discovery) -> String {
     out
 }
 
+/// The JSON report of a run that ended before it had a list (a bad flag, no repository, helm
+/// missing): the list's shape, empty, with what went wrong in `errors`.
+pub fn failure_json(err: &anyhow::Error) -> serde_json::Value {
+    json!({
+        "applications": [],
+        "problems": [],
+        "errors": [format!("{err:#}")],
+    })
+}
+
 fn json(rows: &[Row], discovery: &appset::Discovery) -> serde_json::Value {
     let applications: Vec<serde_json::Value> = rows
         .iter()

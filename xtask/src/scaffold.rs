@@ -402,13 +402,23 @@ impl Outcome {
     }
 }
 
-/// The JSON report of flags that did not even parse.
-pub fn print_invalid_json(message: &str) {
-    let err = anyhow::anyhow!("{message}");
+/// The JSON report of a run that failed before the scaffold started: flags that did not parse,
+/// no repository around the current directory.
+pub fn print_failure_json(component: &str, err: &anyhow::Error, dry_run: bool) {
     report::print_json(&Outcome::failed(
-        "",
-        exit::Code::Invalid as i32,
-        &err,
-        false,
+        component,
+        exit::code_of(err),
+        err,
+        dry_run,
     ));
+}
+
+/// The component id the flags name, for reports of runs that failed early.
+pub fn component_of(flags: &Flags) -> String {
+    Primitive {
+        kind: flags.kind,
+        name: flags.name.clone(),
+        version: flags.version.clone(),
+    }
+    .id()
 }
