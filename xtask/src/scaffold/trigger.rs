@@ -46,7 +46,7 @@ pub fn run(
 ) -> Result<Value> {
     let repo = resolve_repo(sh, repo_flag, remote)?;
     let gh = Gh::new(tools::gh(sh)?)?;
-    check_access(sh, &gh, &repo)?;
+    let repo = check_access(sh, &gh, &repo)?;
     let body = json!({"ref": flags.git_ref, "inputs": inputs(request)});
     let path = format!(
         "repos/{}/actions/workflows/{WORKFLOW}/dispatches",
