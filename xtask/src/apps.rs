@@ -139,7 +139,7 @@ fn json(rows: &[Row], discovery: &appset::Discovery) -> serde_json::Value {
                 "name": app.name,
                 "env": app.env,
                 "namespace": app.namespace,
-                // The Helm release is the component name (SPEC section 4).
+                // The Helm release is the component name (docs/conventions.md#discovery-and-value-layering).
                 "component": app.release,
                 "componentFile": app.component_file,
                 "appset": app.appset,

@@ -1,4 +1,4 @@
-//! The env entries of the cluster files that the ApplicationSet reads (SPEC section 2).
+//! The env entries of the cluster files that the ApplicationSet reads (docs/conventions.md#layout).
 //!
 //! Allowed envs are never hard-coded: they are whatever the cluster files named by the
 //! ApplicationSet's git files generators hold.

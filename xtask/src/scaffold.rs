@@ -1,5 +1,5 @@
 //! `cargo xtask scaffold-primitive`: validate, plan the files, refuse overwrites, prove the files
-//! with helm, then write them all or none (SPEC sections 6 and 7).
+//! with helm, then write them all or none (docs/conventions.md#primitives-and-their-names, #what-the-scaffolder-writes).
 
 mod apply;
 pub mod guardrails;

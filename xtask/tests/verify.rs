@@ -1,5 +1,5 @@
 //! End to end: `verify` and `apps` as built, in a temporary copy of the repository content, with
-//! real helm. Each emulation fact of SPEC section 4 is planted from a fixture under
+//! real helm. Each emulation fact of docs/conventions.md#discovery-and-value-layering is planted from a fixture under
 //! `test_data/verify/<case>/`, copied over the copy, and the expected values are derived here from
 //! the files themselves, not from the binary's output.
 

@@ -1,4 +1,4 @@
-//! `--open-pr`: land the wiring as a pull request (SPEC section 8), never touching the caller's
+//! `--open-pr`: land the wiring as a pull request (docs/conventions.md#pull-requests), never touching the caller's
 //! checkout: fetch the base, scaffold in a temporary worktree, commit as the scaffolder, push
 //! `scaffold/<id>` with a lease, then create or update the one pull request for that branch.
 

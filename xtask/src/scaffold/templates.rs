@@ -1,4 +1,4 @@
-//! The text of every generated file (SPEC section 7).
+//! The text of every generated file (docs/conventions.md#what-the-scaffolder-writes).
 //!
 //! Plain `indoc!` text with `@PLACEHOLDER@`s: only validated values are substituted, so nothing needs
 //! escaping, and the Helm `{{ }}` stay as they are.

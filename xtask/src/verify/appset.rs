@@ -1,7 +1,7 @@
 //! Offline discovery: the Applications Argo CD will generate from the ApplicationSets.
 //!
 //! Every ApplicationSet under `argocd/applicationsets/` is read, its generators are emulated over
-//! the working tree (git files and matrix, with the facts of SPEC section 4; list too), and its
+//! the working tree (git files and matrix, with the facts of docs/conventions.md#discovery-and-value-layering; list too), and its
 //! `template` and `templatePatch` are rendered with Go template semantics by helm's engine (Go
 //! text/template with sprig, like Argo CD's), in helm runs of many parameter sets each. What Argo
 //! CD would refuse becomes a [`Problem`]; discovery then carries on with the rest, so that one run

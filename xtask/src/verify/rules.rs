@@ -1,4 +1,4 @@
-//! The convention rules of `verify` (SPEC sections 3, 5, 6 and 7), each reported as a Problem that
+//! The convention rules of `verify` (docs/conventions.md#component-files, #the-two-charts, #primitives-and-their-names, #what-the-scaffolder-writes), each reported as a Problem that
 //! names the fix. `docs/verify-rules.md` documents every rule id.
 //!
 //! [`check`] reads the tree once into a [`Tree`] and runs every whole-tree rule on it; rules that

@@ -1,5 +1,5 @@
 //! `drift`: a file carrying the generator header is what the generator writes today from the
-//! inputs the header records (SPEC section 7).
+//! inputs the header records (docs/conventions.md#what-the-scaffolder-writes).
 //!
 //! Component files must be byte-equal: nobody has a reason to edit them. Value files are where a
 //! primitive gets enabled, so they are compared as parsed YAML after copying the file's own

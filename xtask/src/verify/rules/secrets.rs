@@ -1,5 +1,5 @@
 //! `secret-literal` (no credential in any file of the tree) and `secret-data` (no Secret with
-//! data in any rendered output): the repository holds no secret values (SPEC section 7).
+//! data in any rendered output): the repository holds no secret values (docs/conventions.md#what-the-scaffolder-writes).
 //!
 //! What counts as a literal credential:
 //! - a key whose name ends, case- and separator-insensitively, in password, passwd, token,

@@ -1,4 +1,4 @@
-//! The rules on value files: `orphan-values` and `image-policy` (SPEC sections 4 and 5), and the
+//! The rules on value files: `orphan-values` and `image-policy` (docs/conventions.md#discovery-and-value-layering, #the-two-charts), and the
 //! value merge they share with `cargo xtask apps`.
 
 use std::collections::{BTreeSet, HashMap};
@@ -157,7 +157,7 @@ pub fn image_policy_found(root: &Path, apps: &[Application]) -> Vec<(Problem, St
             Some(Value::String(s)) if s.is_empty() => true,
             Some(Value::String(s)) => {
                 if let Err(rule) = ImageRef::parse(s) {
-                    refuse(format!("{rule} (SPEC section 5)"));
+                    refuse(format!("{rule} (docs/conventions.md#the-two-charts)"));
                 }
                 false
             }
