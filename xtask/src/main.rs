@@ -8,6 +8,7 @@
 
 mod apps;
 mod bench;
+mod build_time;
 mod clusters;
 mod exit;
 mod gh;
@@ -56,6 +57,8 @@ enum Command {
     Tools(tools::Flags),
     /// Measure how verify scales on a synthetic repository of N primitives (not a test).
     Bench(bench::Flags),
+    /// Time a cold and an incremental build of the xtask, with the machine's load beside each.
+    BuildTime(build_time::Flags),
 }
 
 fn main() {
@@ -99,6 +102,7 @@ fn run(cli: Cli, json: Option<JsonReport>) -> Result<()> {
         Command::Test(flags) => test_suite::run(&sh, &flags),
         Command::Tools(flags) => tools::run(&sh, &flags),
         Command::Bench(flags) => bench::run(&sh, &flags),
+        Command::BuildTime(flags) => build_time::run(&sh, &flags),
     };
     match (&result, &json) {
         // The scaffold reports its own failures, with what it had planned; a silenced failure's
