@@ -31,7 +31,7 @@ pub struct Row {
     /// (repository path, present) in layer order.
     pub value_files: Vec<(String, bool)>,
     /// `enabled` after the chart's defaults and the existing value files; `None` when unset.
-    pub enabled: Option<serde_yaml::Value>,
+    pub enabled: Option<crate::yaml::Value>,
 }
 
 pub fn run(sh: &Shell, flags: &Flags) -> Result<()> {
@@ -76,11 +76,11 @@ fn row(root: &Path, app: Application) -> Row {
     }
 }
 
-fn show(value: &Option<serde_yaml::Value>) -> String {
+fn show(value: &Option<crate::yaml::Value>) -> String {
     match value {
         None => "unset".to_owned(),
-        Some(serde_yaml::Value::Bool(b)) => b.to_string(),
-        Some(other) => serde_yaml::to_string(other)
+        Some(crate::yaml::Value::Bool(b)) => b.to_string(),
+        Some(other) => crate::yaml::to_string(other)
             .unwrap_or_default()
             .trim()
             .to_owned(),

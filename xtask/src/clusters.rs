@@ -25,8 +25,8 @@ pub struct Cluster {
 pub fn appset_cluster_files(root: &Path) -> Result<Vec<String>> {
     let text = std::fs::read_to_string(root.join(layout::APPSET))
         .with_context(|| format!("reading {}", layout::APPSET))?;
-    let appset: serde_yaml::Value =
-        serde_yaml::from_str(&text).with_context(|| format!("parsing {}", layout::APPSET))?;
+    let appset: crate::yaml::Value =
+        crate::yaml::from_str(&text).with_context(|| format!("parsing {}", layout::APPSET))?;
     let mut files = Vec::new();
     collect_git_files(&appset["spec"]["generators"], &mut files);
     files.retain(|f| f.starts_with("config/clusters/"));
@@ -39,7 +39,7 @@ pub fn appset_cluster_files(root: &Path) -> Result<Vec<String>> {
     Ok(files)
 }
 
-fn collect_git_files(generators: &serde_yaml::Value, out: &mut Vec<String>) {
+fn collect_git_files(generators: &crate::yaml::Value, out: &mut Vec<String>) {
     let Some(list) = generators.as_sequence() else {
         return;
     };
@@ -62,7 +62,7 @@ fn collect_git_files(generators: &serde_yaml::Value, out: &mut Vec<String>) {
 pub fn read_cluster_file(root: &Path, path: &str) -> Result<Vec<Cluster>> {
     let text =
         std::fs::read_to_string(root.join(path)).with_context(|| format!("reading {path}"))?;
-    let clusters: Vec<Cluster> = serde_yaml::from_str(&text)
+    let clusters: Vec<Cluster> = crate::yaml::from_str(&text)
         .with_context(|| format!("parsing {path}: expected a list of env entries"))?;
     Ok(clusters)
 }

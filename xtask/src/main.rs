@@ -23,6 +23,7 @@ mod test_suite;
 mod tools;
 mod verify;
 mod workflows;
+mod yaml;
 
 use std::path::{Path, PathBuf};
 

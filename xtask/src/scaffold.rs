@@ -345,7 +345,7 @@ fn refuse_taken_names(root: &Path, request: &Request, planned: &[Planned]) -> Re
         let folder = path.rsplit('/').nth(1).unwrap_or_default().to_owned();
         let name = std::fs::read_to_string(root.join(&path))
             .ok()
-            .and_then(|text| serde_yaml::from_str::<serde_yaml::Value>(&text).ok())
+            .and_then(|text| crate::yaml::from_str::<crate::yaml::Value>(&text).ok())
             .and_then(|doc| doc["name"].as_str().map(str::to_owned));
         for candidate in &ours {
             if name.as_deref() == Some(candidate.as_str()) || folder == *candidate {

@@ -664,7 +664,7 @@ mod conventions {
     }
 
     /// The values helm renders `app` with: the chart's defaults, then the existing value files.
-    pub fn effective_values(root: &Path, app: &Application) -> serde_yaml::Value {
+    pub fn effective_values(root: &Path, app: &Application) -> crate::yaml::Value {
         super::rules::effective_values(root, app)
     }
 }

@@ -5,8 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use crate::yaml::Value;
 use anyhow::Result;
-use serde_yaml::Value;
 use xshell::Shell;
 
 use crate::clusters::Cluster;

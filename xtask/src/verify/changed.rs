@@ -172,9 +172,9 @@ fn shared_inputs(root: &Path, appset: &str, changed: &BTreeSet<&str>) -> Vec<Rea
     }
     let text = std::fs::read_to_string(root.join(appset)).unwrap_or_default();
     let mut patterns = Vec::new();
-    for document in serde_yaml::Deserializer::from_str(&text) {
+    for document in crate::yaml::Deserializer::from_str(&text) {
         if let Ok(doc) = serde::Deserialize::deserialize(document) {
-            let doc: serde_yaml::Value = doc;
+            let doc: crate::yaml::Value = doc;
             git_file_patterns(&doc["spec"]["generators"], &mut patterns);
         }
     }
@@ -204,7 +204,7 @@ fn shared_inputs(root: &Path, appset: &str, changed: &BTreeSet<&str>) -> Vec<Rea
     reasons
 }
 
-fn git_file_patterns(generators: &serde_yaml::Value, out: &mut Vec<String>) {
+fn git_file_patterns(generators: &crate::yaml::Value, out: &mut Vec<String>) {
     for generator in generators.as_sequence().into_iter().flatten() {
         for file in generator["git"]["files"]
             .as_sequence()

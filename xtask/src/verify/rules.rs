@@ -154,12 +154,12 @@ pub(crate) struct SourceFile {
     pub path: String,
     pub text: String,
     /// The parsed documents of a YAML file in scope; `None` for other files.
-    pub docs: Option<Result<Vec<serde_yaml::Value>, serde_yaml::Error>>,
+    pub docs: Option<Result<Vec<crate::yaml::Value>, crate::yaml::Error>>,
 }
 
 impl SourceFile {
     /// The first document, when the file parsed.
-    pub fn doc(&self) -> Option<&serde_yaml::Value> {
+    pub fn doc(&self) -> Option<&crate::yaml::Value> {
         match &self.docs {
             Some(Ok(docs)) => docs.first(),
             _ => None,

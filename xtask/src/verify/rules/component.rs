@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::Path;
 
-use serde_yaml::{Mapping, Value};
+use crate::yaml::{Mapping, Value};
 
 use crate::layout;
 use crate::primitive::{check_dns_label, check_release_name, Kind, Name, Primitive, Version};
@@ -557,7 +557,7 @@ pub fn rollout_phases(root: &Path, steps: &RolloutSteps, apps: &[Application]) -
         let phase = match app.labels.get("rollout-phase") {
             Some(phase) => phase.clone(),
             None => {
-                let doc: Option<Value> = serde_yaml::from_str(&text()).ok();
+                let doc: Option<Value> = crate::yaml::from_str(&text()).ok();
                 match doc.as_ref().and_then(|d| d.get("rolloutPhase")?.as_str()) {
                     Some(phase) => phase.to_owned(),
                     None => continue,

@@ -6,7 +6,7 @@
 //! `enabled` and `image.ref` into the regenerated document; every other difference, in values or
 //! in the three header lines, is drift. Comments below the header are free.
 
-use serde_yaml::{Mapping, Value};
+use crate::yaml::{Mapping, Value};
 
 use crate::primitive::{check_dns_label, show, ImageRef, Kind, Name, Primitive, Version};
 use crate::scaffold::templates::{self, GENERATOR};
@@ -112,7 +112,7 @@ pub fn check_file(file: &SourceFile) -> Option<Problem> {
         Some(Ok(docs)) => docs.first().cloned().unwrap_or(Value::Null),
         _ => return None, // yaml-parse reports it
     };
-    let mut wanted: Value = serde_yaml::from_str(&expected.content).ok()?;
+    let mut wanted: Value = crate::yaml::from_str(&expected.content).ok()?;
     carry_over(&mut wanted, &actual);
     if wanted == actual {
         return None;

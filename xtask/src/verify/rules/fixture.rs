@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use serde_yaml::Value;
+use crate::yaml::Value;
 use xshell::Shell;
 
 use crate::clusters::{self, Cluster};
@@ -29,7 +29,7 @@ pub fn applications(root: &Path) -> Vec<Application> {
     for cluster in &envs {
         for file in &files {
             let text = std::fs::read_to_string(root.join(file)).unwrap();
-            let Ok(doc) = serde_yaml::from_str::<Value>(&text) else {
+            let Ok(doc) = crate::yaml::from_str::<Value>(&text) else {
                 continue;
             };
             let (Some(name), Some(domain)) = (doc["name"].as_str(), doc["domain"].as_str()) else {
@@ -81,7 +81,7 @@ pub fn application(env: &str, name: &str, domain: &str, phase: &str) -> Applicat
         node_profile: format!("{env}-pool"),
         dns_zone: format!("{env}.ameide.io"),
     };
-    let doc: Value = serde_yaml::from_str(&format!(
+    let doc: Value = crate::yaml::from_str(&format!(
         "rolloutPhase: \"{phase}\"\ncomponentType: config\nchart:\n  path: {}\n",
         layout::RAW_MANIFESTS_CHART
     ))

@@ -16,7 +16,7 @@
 //! Keys inside block scalars (a manifest in `manifests: - |`) are checked like any other.
 //! Messages say where and what kind, never the value.
 
-use serde_yaml::Value;
+use crate::yaml::Value;
 
 use super::yaml::{scan, Key};
 use super::{Application, Problem, SourceFile};
@@ -226,7 +226,7 @@ fn run(s: &str, class: impl Fn(char) -> bool) -> usize {
 pub fn rendered(app: &Application, manifests: &str) -> Vec<Problem> {
     let mut problems = Vec::new();
     for document in split_documents(manifests) {
-        let Ok(doc) = serde_yaml::from_str::<Value>(&document) else {
+        let Ok(doc) = crate::yaml::from_str::<Value>(&document) else {
             continue;
         };
         if doc["kind"].as_str() != Some("Secret") {

@@ -5,7 +5,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 use std::rc::Rc;
 
-use serde_yaml::{Mapping, Value};
+use crate::yaml::{Mapping, Value};
 
 use crate::clusters::{self, Cluster};
 use crate::layout;
@@ -52,7 +52,7 @@ fn layers(root: &Path, app: &Application, read: &mut Read) -> Vec<Rc<Layer>> {
             let layer = (|| {
                 let text = std::fs::read_to_string(root.join(path)).ok()?;
                 // Unparseable files are yaml-parse's; Helm would fail on them.
-                let doc: Value = serde_yaml::from_str(&text).ok()?;
+                let doc: Value = crate::yaml::from_str(&text).ok()?;
                 doc.is_mapping().then(|| {
                     Rc::new(Layer {
                         path: path.clone(),
@@ -315,7 +315,7 @@ mod tests {
         assert_eq!(values["image"]["keep"].as_u64(), Some(1));
         assert_eq!(
             values["list"],
-            serde_yaml::from_str::<Value>("[3]").unwrap()
+            crate::yaml::from_str::<Value>("[3]").unwrap()
         );
         assert!(values.get("gone").is_none());
         // The chart's defaults are underneath, the globals on top of them.
