@@ -17,6 +17,7 @@ mod git;
 mod helm;
 mod interrupt;
 mod layout;
+mod lifecycle;
 mod primitive;
 mod scaffold;
 mod test_suite;
@@ -47,6 +48,16 @@ struct Cli {
 enum Command {
     /// Write (or propose) the GitOps wiring of a new primitive.
     ScaffoldPrimitive(Box<scaffold::Flags>),
+    /// Enable a primitive in one env with a digest-pinned image.
+    EnablePrimitive(Box<lifecycle::EnableFlags>),
+    /// Disable a primitive in one env.
+    DisablePrimitive(Box<lifecycle::DisableFlags>),
+    /// Enable in one env the image enabled in another.
+    PromotePrimitive(Box<lifecycle::PromoteFlags>),
+    /// Delete every file of a primitive (its Applications go with them).
+    RetirePrimitive(Box<lifecycle::RetireFlags>),
+    /// Rewrite generated files to what today's generator writes, keeping owned values.
+    UpgradeWiring(Box<lifecycle::UpgradeFlags>),
     /// The pre-merge gate: every convention, offline discovery, every Application rendered.
     Verify(verify::Flags),
     /// List the Applications the ApplicationSets will generate.
@@ -98,6 +109,11 @@ fn run(cli: Cli, json: Option<JsonReport>) -> Result<()> {
     };
     let result = match cli.command {
         Command::ScaffoldPrimitive(flags) => scaffold::run(&sh, &flags),
+        Command::EnablePrimitive(flags) => lifecycle::run(&sh, &*flags),
+        Command::DisablePrimitive(flags) => lifecycle::run(&sh, &*flags),
+        Command::PromotePrimitive(flags) => lifecycle::run(&sh, &*flags),
+        Command::RetirePrimitive(flags) => lifecycle::run(&sh, &*flags),
+        Command::UpgradeWiring(flags) => lifecycle::run(&sh, &*flags),
         Command::Verify(flags) => verify::run(&sh, &flags),
         Command::Apps(flags) => apps::run(&sh, &flags),
         Command::LintWorkflows(flags) => workflows::run(&sh, &flags),
@@ -143,11 +159,26 @@ fn shell_at_root() -> Result<Shell> {
     Ok(sh)
 }
 
+/// The subcommands whose JSON report is the scaffold's.
+const LIFECYCLE_VERBS: [&str; 6] = [
+    "scaffold-primitive",
+    "enable-primitive",
+    "disable-primitive",
+    "promote-primitive",
+    "retire-primitive",
+    "upgrade-wiring",
+];
+
 /// A subcommand asked for JSON: whatever happens, stdout then holds exactly one JSON object in
 /// that subcommand's shape, also when the flags do not parse or there is no repository.
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum JsonReport {
-    Scaffold { component: String, dry_run: bool },
+    /// The scaffold's report, also that of the lifecycle verbs (`command` names the verb).
+    Scaffold {
+        command: &'static str,
+        component: String,
+        dry_run: bool,
+    },
     Verify,
     Apps,
 }
@@ -156,6 +187,7 @@ impl JsonReport {
     fn of(command: &Command) -> Option<JsonReport> {
         match command {
             Command::ScaffoldPrimitive(flags) if flags.json => Some(JsonReport::Scaffold {
+                command: "scaffold-primitive",
                 component: scaffold::component_of(flags),
                 dry_run: flags.dry_run,
             }),
@@ -177,11 +209,15 @@ impl JsonReport {
         if !wants_json {
             return None;
         }
-        match args.iter().find(|a| !a.starts_with('-'))?.as_str() {
-            "scaffold-primitive" => Some(JsonReport::Scaffold {
+        let verb = args.iter().find(|a| !a.starts_with('-'))?.as_str();
+        if let Some(command) = LIFECYCLE_VERBS.iter().find(|v| **v == verb) {
+            return Some(JsonReport::Scaffold {
+                command,
                 component: String::new(),
                 dry_run: args.iter().any(|a| a == "--dry-run"),
-            }),
+            });
+        }
+        match verb {
             "verify" => Some(JsonReport::Verify),
             "apps" => Some(JsonReport::Apps),
             _ => None,
@@ -194,9 +230,11 @@ impl JsonReport {
 
     fn print_failure(&self, err: &anyhow::Error) {
         match self {
-            JsonReport::Scaffold { component, dry_run } => {
-                scaffold::print_failure_json(component, err, *dry_run)
-            }
+            JsonReport::Scaffold {
+                command,
+                component,
+                dry_run,
+            } => scaffold::print_failure_json(command, component, err, *dry_run),
             JsonReport::Verify => println!("{}", verify::failure_json(err)),
             JsonReport::Apps => println!("{}", apps::failure_json(err)),
         }

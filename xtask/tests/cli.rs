@@ -141,6 +141,7 @@ fn json_outside_the_repository_is_one_object_in_each_subcommands_shape() {
                 "files",
                 "guardrails",
                 "operation",
+                "owned_values",
             ],
         ),
         (
@@ -201,6 +202,7 @@ fn a_bad_flag_with_json_answers_in_that_subcommands_shape() {
                 "files",
                 "guardrails",
                 "operation",
+                "owned_values",
             ],
         ),
     ];
