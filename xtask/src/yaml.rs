@@ -4,4 +4,4 @@
 //! It is serde_norway, the maintained fork of serde_yaml 0.9 (deprecated upstream) with the same
 //! API and the same libyaml-based parser, so values, errors and line numbers read as before.
 
-pub use serde_norway::{from_str, to_string, Deserializer, Error, Mapping, Value};
+pub use serde_norway::{from_str, to_string, to_value, Deserializer, Error, Mapping, Value};

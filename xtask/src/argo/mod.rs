@@ -27,6 +27,7 @@ use anyhow::{Context, Result};
 use xshell::Shell;
 
 pub use application::Application;
+pub use template::RESOURCES_FINALIZER;
 
 use crate::layout;
 use crate::verify::cache::Cache;

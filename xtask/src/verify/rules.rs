@@ -7,7 +7,7 @@
 
 mod component;
 mod drift;
-mod secrets;
+pub(crate) mod secrets;
 mod values;
 mod yaml;
 
@@ -26,7 +26,7 @@ pub use values::effective_values;
 
 /// The folders whose files the rules read. Chart templates and chart `files/` are Go templates,
 /// not YAML, so only the secret patterns look at them.
-const TREE_DIRS: [&str; 4] = ["argocd", "config", "environments", "sources"];
+pub(crate) const TREE_DIRS: [&str; 4] = ["argocd", "config", "environments", "sources"];
 
 /// Whole-tree rules (cheap; always run everywhere), on the tree and `apps` at once.
 #[cfg(test)]

@@ -88,7 +88,7 @@ fn keyed(text: &str, offset: usize, found: &mut dyn FnMut(usize, &str)) {
     }
 }
 
-fn credential_key(key: &str) -> bool {
+pub(crate) fn credential_key(key: &str) -> bool {
     let plain = !key.is_empty()
         && key
             .chars()
@@ -116,7 +116,7 @@ fn unquote(value: &str) -> &str {
 }
 
 /// Whether a value as written is a literal credential rather than nothing or a reference.
-fn literal(value: &str, key: &str) -> bool {
+pub(crate) fn literal(value: &str, key: &str) -> bool {
     let raw = value.trim();
     if raw.starts_with(['&', '!']) {
         // An anchor or a tag, then the value.
@@ -152,7 +152,7 @@ fn literal(value: &str, key: &str) -> bool {
 }
 
 /// The well-known secret shapes a line holds, by kind.
-fn token_kinds(line: &str) -> Vec<&'static str> {
+pub(crate) fn token_kinds(line: &str) -> Vec<&'static str> {
     let mut kinds = Vec::new();
     if let Some(begin) = line.find("-----BEGIN ") {
         let label = &line[begin + 11..];
