@@ -31,7 +31,7 @@ pub struct Row {
     /// (repository path, present) in layer order.
     pub value_files: Vec<(String, bool)>,
     /// `enabled` after the chart's defaults and the existing value files; `None` when unset.
-    pub enabled: Option<serde_yaml::Value>,
+    pub enabled: Option<crate::yaml::Value>,
 }
 
 pub fn run(sh: &Shell, flags: &Flags) -> Result<()> {
@@ -76,11 +76,11 @@ fn row(root: &Path, app: Application) -> Row {
     }
 }
 
-fn show(value: &Option<serde_yaml::Value>) -> String {
+fn show(value: &Option<crate::yaml::Value>) -> String {
     match value {
         None => "unset".to_owned(),
-        Some(serde_yaml::Value::Bool(b)) => b.to_string(),
-        Some(other) => serde_yaml::to_string(other)
+        Some(crate::yaml::Value::Bool(b)) => b.to_string(),
+        Some(other) => crate::yaml::to_string(other)
             .unwrap_or_default()
             .trim()
             .to_owned(),
@@ -121,6 +121,16 @@ fn text(rows: &[Row], discovery: &argo::Discovery) -> String {
     out
 }
 
+/// The JSON report of a run that ended before it had a list (a bad flag, no repository, helm
+/// missing): the list's shape, empty, with what went wrong in `errors`.
+pub fn failure_json(err: &anyhow::Error) -> serde_json::Value {
+    json!({
+        "applications": [],
+        "problems": [],
+        "errors": [format!("{err:#}")],
+    })
+}
+
 fn json(rows: &[Row], discovery: &argo::Discovery) -> serde_json::Value {
     let applications: Vec<serde_json::Value> = rows
         .iter()
@@ -130,7 +140,7 @@ fn json(rows: &[Row], discovery: &argo::Discovery) -> serde_json::Value {
                 "name": app.name,
                 "env": app.env,
                 "namespace": app.namespace,
-                // The Helm release is the component name (SPEC section 4).
+                // The Helm release is the component name (docs/conventions.md#discovery-and-value-layering).
                 "component": app.release,
                 "componentFile": app.component_file,
                 "appset": app.appset,

@@ -1,4 +1,4 @@
-//! The env entries of the cluster files that the ApplicationSet reads (SPEC section 2).
+//! The env entries of the cluster files that the ApplicationSet reads (docs/conventions.md#layout).
 //!
 //! Allowed envs are never hard-coded: they are whatever the cluster files named by the
 //! ApplicationSet's git files generators hold.
@@ -44,7 +44,7 @@ pub fn appset_cluster_files(root: &Path) -> Result<Vec<String>> {
 pub fn read_cluster_file(root: &Path, path: &str) -> Result<Vec<Cluster>> {
     let text =
         std::fs::read_to_string(root.join(path)).with_context(|| format!("reading {path}"))?;
-    let clusters: Vec<Cluster> = serde_yaml::from_str(&text)
+    let clusters: Vec<Cluster> = crate::yaml::from_str(&text)
         .with_context(|| format!("parsing {path}: expected a list of env entries"))?;
     Ok(clusters)
 }

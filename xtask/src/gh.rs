@@ -12,6 +12,28 @@ use xshell::{cmd, Shell};
 
 /// How long one request may take before the run gives up (`AMEIDE_GH_TIMEOUT` seconds).
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long one run waits in all for GitHub's rate limits before it gives up and says how long
+/// to wait (`AMEIDE_GH_RETRY_WAIT` seconds).
+const DEFAULT_RETRY_WAIT: Duration = Duration::from_secs(60);
+/// GitHub's advice when a rate-limited response names no time: wait at least a minute.
+const UNNAMED_WAIT: Duration = Duration::from_secs(60);
+
+/// The environment of every gh run: no prompts, no update check, no colour, and no telemetry
+/// (`gh help environment`: `GH_TELEMETRY` wins over `DO_NOT_TRACK`; both are set), so that gh
+/// opens no connection besides the API requests it is asked for.
+pub const ENV: [(&str, &str); 5] = [
+    ("GH_PROMPT_DISABLED", "1"),
+    ("GH_NO_UPDATE_NOTIFIER", "1"),
+    ("GH_TELEMETRY", "false"),
+    ("DO_NOT_TRACK", "1"),
+    ("NO_COLOR", "1"),
+];
+
+/// gh's own exit codes (`gh help exit-codes`). None of them is one of ours: gh's 4 means
+/// "authentication required", not a failed guardrail; every gh failure exits 1 here, with its
+/// meaning in the message.
+const GH_CANCELLED: i32 = 2;
+const GH_AUTH_REQUIRED: i32 = 4;
 
 /// A validated `OWNER/NAME`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -67,33 +89,82 @@ pub fn host() -> String {
         .unwrap_or_else(|| "github.com".to_owned())
 }
 
-/// A response of `gh api`: the HTTP status and the JSON body (Null when empty).
+/// A response of `gh api`: the HTTP status, the headers (names in lower case) and the JSON body
+/// (Null when empty).
 #[derive(Debug)]
 pub struct Response {
     pub status: u16,
+    pub headers: Vec<(String, String)>,
     pub body: Value,
+}
+
+impl Response {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 pub struct Gh {
     bin: PathBuf,
     timeout: Duration,
+    retry_wait: Duration,
 }
 
 impl Gh {
     pub fn new(bin: PathBuf) -> Result<Gh> {
-        let timeout = match std::env::var("AMEIDE_GH_TIMEOUT") {
-            Ok(s) => Duration::from_secs(
-                s.parse()
-                    .context("AMEIDE_GH_TIMEOUT must be a number of seconds")?,
-            ),
-            Err(_) => DEFAULT_TIMEOUT,
+        let seconds = |var: &str, default: Duration| match std::env::var(var) {
+            Ok(s) => s
+                .parse()
+                .map(Duration::from_secs)
+                .with_context(|| format!("{var} must be a number of seconds, e.g. 60")),
+            Err(_) => Ok(default),
         };
-        Ok(Gh { bin, timeout })
+        Ok(Gh {
+            bin,
+            timeout: seconds("AMEIDE_GH_TIMEOUT", DEFAULT_TIMEOUT)?,
+            retry_wait: seconds("AMEIDE_GH_RETRY_WAIT", DEFAULT_RETRY_WAIT)?,
+        })
     }
 
     /// One REST request; a body is sent as JSON. Any HTTP status comes back as a Response; only a
-    /// failure to get one (gh missing, network, timeout) is an error.
+    /// failure to get one (gh missing, network, timeout) is an error. A rate-limited answer (403
+    /// or 429 with `Retry-After` or an exhausted `x-ratelimit-remaining`) is retried after the
+    /// time GitHub names, as long as the run's waiting stays within `AMEIDE_GH_RETRY_WAIT`;
+    /// beyond that the error says how long to wait.
     pub fn api(
+        &self,
+        sh: &Shell,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<Response> {
+        let mut waited = Duration::ZERO;
+        loop {
+            let response = self.api_once(sh, method, path, body)?;
+            let Some(wait) = rate_limit_wait(&response, unix_now()) else {
+                return Ok(response);
+            };
+            if waited + wait > self.retry_wait {
+                bail!(
+                    "GitHub rate-limited {method} {path} ({}): wait {}s, then re-run the same command (it converges)",
+                    error_message(&response),
+                    wait.as_secs()
+                );
+            }
+            eprintln!(
+                "GitHub rate-limited {method} {path} (HTTP {}): retrying in {}s, as it asks",
+                response.status,
+                wait.as_secs()
+            );
+            sleep_unless_interrupted(wait)?;
+            waited += wait;
+        }
+    }
+
+    fn api_once(
         &self,
         sh: &Shell,
         method: &str,
@@ -111,9 +182,7 @@ impl Gh {
             "{bin} api --include --method {method} {path} {input...}"
         )
         .quiet()
-        .env("GH_PROMPT_DISABLED", "1")
-        .env("GH_NO_UPDATE_NOTIFIER", "1")
-        .env("NO_COLOR", "1");
+        .envs(ENV);
         let mut command: Command = cmd.into();
         let stdin = body.map(|b| b.to_string()).unwrap_or_default();
         let (status, stdout, stderr) =
@@ -123,14 +192,55 @@ impl Gh {
             return Ok(response);
         }
         let detail = stderr.trim();
-        if detail.contains("gh auth login") || detail.contains("authentication") {
-            bail!(
+        match status {
+            Some(GH_AUTH_REQUIRED) => bail!(
                 "gh is not authenticated for {}: run `gh auth login` or set GH_TOKEN ({detail})",
                 host()
-            );
+            ),
+            Some(GH_CANCELLED) => bail!("gh api {method} {path} was cancelled: {detail}"),
+            _ => bail!("gh api {method} {path} failed (gh exit {status:?}): {detail}"),
         }
-        bail!("gh api {method} {path} failed (exit {status:?}): {detail}")
     }
+}
+
+/// How long GitHub asks to wait before repeating a rate-limited request, or None when the
+/// response is no rate limit (a 403 without these headers is a permission refusal).
+/// https://docs.github.com/rest/using-the-rest-api/rate-limits-for-the-rest-api
+fn rate_limit_wait(response: &Response, now_unix: u64) -> Option<Duration> {
+    if !matches!(response.status, 403 | 429) {
+        return None;
+    }
+    if let Some(seconds) = response
+        .header("retry-after")
+        .and_then(|v| v.trim().parse::<u64>().ok())
+    {
+        return Some(Duration::from_secs(seconds.max(1)));
+    }
+    if response.header("x-ratelimit-remaining").map(str::trim) == Some("0") {
+        if let Some(reset) = response
+            .header("x-ratelimit-reset")
+            .and_then(|v| v.trim().parse::<u64>().ok())
+        {
+            return Some(Duration::from_secs(reset.saturating_sub(now_unix).max(1)));
+        }
+    }
+    (response.status == 429).then_some(UNNAMED_WAIT)
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// Sleeps, in short steps so that Ctrl-C ends the wait at once.
+fn sleep_unless_interrupted(wait: Duration) -> Result<()> {
+    let until = Instant::now() + wait;
+    while Instant::now() < until {
+        crate::interrupt::check("repeating a rate-limited GitHub request")?;
+        std::thread::sleep(Duration::from_millis(100).min(until - Instant::now()));
+    }
+    Ok(())
 }
 
 /// Parses `gh api --include` output: status line, headers, blank line, body.
@@ -142,16 +252,26 @@ fn parse_included(stdout: &str) -> Option<Response> {
         .nth(1)?
         .parse()
         .ok()?;
-    let body_text = stdout
+    let (head, body_text) = stdout
         .split_once("\r\n\r\n")
         .or_else(|| stdout.split_once("\n\n"))
-        .map_or("", |(_, b)| b);
+        .unwrap_or((stdout, ""));
+    let headers = head
+        .lines()
+        .skip(1)
+        .filter_map(|line| line.split_once(':'))
+        .map(|(name, value)| (name.trim().to_ascii_lowercase(), value.trim().to_owned()))
+        .collect();
     let body = if body_text.trim().is_empty() {
         Value::Null
     } else {
         serde_json::from_str(body_text.trim()).ok()?
     };
-    Some(Response { status, body })
+    Some(Response {
+        status,
+        headers,
+        body,
+    })
 }
 
 /// Runs a process with stdin, capturing output, killing it after `timeout`.
@@ -273,5 +393,79 @@ mod tests {
         let r = parse_included("HTTP/2.0 204 No Content\r\n\r\n").unwrap();
         assert_eq!((r.status, r.body), (204, Value::Null));
         assert!(parse_included("gh: not found").is_none());
+        let r = parse_included(
+            "HTTP/1.1 429 Too Many Requests\r\nRetry-After: 7\r\nX-Ratelimit-Remaining: 0\r\n\r\n{}",
+        )
+        .unwrap();
+        assert_eq!(
+            (r.header("retry-after"), r.header("X-RateLimit-Remaining")),
+            (Some("7"), Some("0"))
+        );
+    }
+
+    #[test]
+    fn rate_limits_wait_as_long_as_github_names_and_other_refusals_not_at_all() {
+        let now = 1_000;
+        // (status, headers, seconds to wait)
+        type Case<'a> = (u16, &'a [(&'a str, &'a str)], Option<u64>);
+        let cases: &[Case] = &[
+            (429, &[("retry-after", "3")], Some(3)),
+            (403, &[("retry-after", "0")], Some(1)),
+            (
+                403,
+                &[
+                    ("x-ratelimit-remaining", "0"),
+                    ("x-ratelimit-reset", "1030"),
+                ],
+                Some(30),
+            ),
+            // A reset already past: once more, at once.
+            (
+                403,
+                &[("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", "900")],
+                Some(1),
+            ),
+            // GitHub's advice for a rate limit that names no time.
+            (429, &[], Some(60)),
+            // A 403 that is no rate limit is a permission refusal: no retry.
+            (403, &[], None),
+            (
+                403,
+                &[
+                    ("x-ratelimit-remaining", "4999"),
+                    ("x-ratelimit-reset", "1030"),
+                ],
+                None,
+            ),
+            (200, &[("retry-after", "3")], None),
+            (404, &[("retry-after", "3")], None),
+        ];
+        for (status, headers, expected) in cases {
+            let response = Response {
+                status: *status,
+                headers: headers
+                    .iter()
+                    .map(|(n, v)| (n.to_string(), v.to_string()))
+                    .collect(),
+                body: Value::Null,
+            };
+            assert_eq!(
+                rate_limit_wait(&response, now),
+                expected.map(Duration::from_secs),
+                "{status} {headers:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_gh_run_turns_telemetry_prompts_and_update_checks_off() {
+        for (var, value) in [
+            ("GH_TELEMETRY", "false"),
+            ("DO_NOT_TRACK", "1"),
+            ("GH_NO_UPDATE_NOTIFIER", "1"),
+            ("GH_PROMPT_DISABLED", "1"),
+        ] {
+            assert!(ENV.contains(&(var, value)), "{var}={value}");
+        }
     }
 }

@@ -221,6 +221,20 @@ pub fn changed_files_since(sh: &Shell, rev: &str) -> Result<Vec<String>> {
     Ok(files)
 }
 
+#[cfg(test)]
+/// The files git tracks under `paths`, repository-relative: what a copy of the checkout takes, so
+/// that files a user left in the working tree (the README's example primitive) never reach it.
+pub fn tracked_files(sh: &Shell, paths: &[&str]) -> Result<Vec<String>> {
+    let mut args = vec!["ls-files", "-z", "--cached", "--"];
+    args.extend(paths);
+    let listed = git(sh, &args)?;
+    Ok(listed
+        .split('\0')
+        .filter(|p| !p.is_empty())
+        .map(str::to_owned)
+        .collect())
+}
+
 /// A new repository in the current directory holding every file in it as one commit (for the
 /// benchmark's synthetic repository).
 pub fn init_with_everything(sh: &Shell, message: &str) -> Result<String> {

@@ -81,12 +81,12 @@ impl std::fmt::Display for Failed {
 impl std::error::Error for Failed {}
 
 /// The documents of a multi-document YAML stream, without the empty ones.
-pub fn documents(manifests: &str) -> Result<Vec<serde_yaml::Value>> {
+pub fn documents(manifests: &str) -> Result<Vec<crate::yaml::Value>> {
     let mut docs = Vec::new();
-    for document in serde_yaml::Deserializer::from_str(manifests) {
+    for document in crate::yaml::Deserializer::from_str(manifests) {
         let value =
             serde::Deserialize::deserialize(document).context("helm output is not valid YAML")?;
-        if !matches!(value, serde_yaml::Value::Null) {
+        if !matches!(value, crate::yaml::Value::Null) {
             docs.push(value);
         }
     }

@@ -1,4 +1,4 @@
-//! Every path convention of the repository (SPEC sections 2 and 4), written once.
+//! Every path convention of the repository (docs/conventions.md#layout, #discovery-and-value-layering), written once.
 //!
 //! Paths are repository-relative strings with '/' separators, so that plans, JSON output and golden
 //! files read the same on every machine.

@@ -1,4 +1,4 @@
-//! The naming rules of primitives (SPEC section 6), each written once.
+//! The naming rules of primitives (docs/conventions.md#primitives-and-their-names), each written once.
 //!
 //! clap parses the scaffold flags through these types and `verify` checks the files with them, so a
 //! rule cannot differ between the writer and the gate.

@@ -1,5 +1,5 @@
 //! `cargo xtask scaffold-primitive`: validate, plan the files, refuse overwrites, prove the files
-//! with helm, then write them all or none (SPEC sections 6 and 7).
+//! with helm, then write them all or none (docs/conventions.md#primitives-and-their-names, #what-the-scaffolder-writes).
 
 pub mod apply;
 pub mod guardrails;
@@ -511,7 +511,7 @@ fn refuse_taken_names(root: &Path, request: &Request, planned: &[Planned]) -> Re
         let folder = path.rsplit('/').nth(1).unwrap_or_default().to_owned();
         let name = std::fs::read_to_string(root.join(&path))
             .ok()
-            .and_then(|text| serde_yaml::from_str::<serde_yaml::Value>(&text).ok())
+            .and_then(|text| crate::yaml::from_str::<crate::yaml::Value>(&text).ok())
             .and_then(|doc| doc["name"].as_str().map(str::to_owned));
         for candidate in &ours {
             if name.as_deref() == Some(candidate.as_str()) || folder == *candidate {
@@ -561,14 +561,29 @@ impl Outcome {
     }
 }
 
-/// The JSON report of flags that did not even parse.
-pub fn print_invalid_json(message: &str) {
-    let err = anyhow::anyhow!("{message}");
+/// The JSON report of a run that failed before the scaffold started: flags that did not parse,
+/// no repository around the current directory.
+pub fn print_failure_json(
+    command: &'static str,
+    component: &str,
+    err: &anyhow::Error,
+    dry_run: bool,
+) {
     report::print_json(&Outcome::failed(
-        "scaffold-primitive",
-        "",
-        exit::Code::Invalid as i32,
-        &err,
-        false,
+        command,
+        component,
+        exit::code_of(err),
+        err,
+        dry_run,
     ));
+}
+
+/// The component id the flags name, for reports of runs that failed early.
+pub fn component_of(flags: &Flags) -> String {
+    Primitive {
+        kind: flags.kind,
+        name: flags.name.clone(),
+        version: flags.version.clone(),
+    }
+    .id()
 }

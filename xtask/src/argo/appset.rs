@@ -4,8 +4,8 @@
 
 use std::path::Path;
 
+use crate::yaml::Value;
 use anyhow::Result;
-use serde_yaml::Value;
 use xshell::Shell;
 
 use super::application::Application;

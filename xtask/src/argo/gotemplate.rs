@@ -512,7 +512,7 @@ fn parse_out(manifests: &str, sets: usize, templates: usize) -> Result<Vec<Vec<S
         out: Option<Vec<Vec<String>>>,
     }
     let mut out = Vec::new();
-    for document in serde_yaml::Deserializer::from_str(manifests) {
+    for document in crate::yaml::Deserializer::from_str(manifests) {
         let doc: Option<Out> = serde::Deserialize::deserialize(document)
             .context("reading the rendered ApplicationSet templates")?;
         if let Some(doc) = doc {

@@ -3,7 +3,7 @@
 //! helm render plan of each. `verify`, `apps`, `bench` and `scaffold-primitive` all ask it.
 //!
 //! Every ApplicationSet under `argocd/applicationsets/` is read, its generators are emulated over
-//! the working tree (git files and matrix, with the facts of SPEC section 4; list too), and its
+//! the working tree (git files and matrix, with the facts of docs/conventions.md#discovery-and-value-layering; list too), and its
 //! `template` and `templatePatch` are rendered with Go template semantics by helm's engine (Go
 //! text/template with sprig, like Argo CD's), in helm runs of many parameter sets each. What Argo
 //! CD would refuse becomes a [`Problem`]; discovery then carries on with the rest, so that one run
@@ -66,7 +66,7 @@ pub const RULE_SOURCE: &str = "application-source";
 /// merge children too), each with its literal folder (the segments before the first wildcard; the
 /// whole pattern when it has none).
 pub fn git_file_patterns(root: &Path, appset: &str) -> Vec<(String, String)> {
-    fn collect(generators: &serde_yaml::Value, out: &mut Vec<(String, String)>) {
+    fn collect(generators: &crate::yaml::Value, out: &mut Vec<(String, String)>) {
         for generator in generators.as_sequence().into_iter().flatten() {
             let files = generator["git"]["files"].as_sequence();
             for path in files

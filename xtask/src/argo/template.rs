@@ -3,7 +3,7 @@
 //! `applyTemplatePatch` (`applicationset/controllers/template/patch.go`) do: every string field
 //! rendered, the finalizer added, the patch merged, the namespace defaulted.
 
-use serde_yaml::{Mapping, Value};
+use crate::yaml::{Mapping, Value};
 
 use super::application::Application;
 use super::appset::AppSet;
@@ -218,7 +218,7 @@ mod tests {
     use super::*;
 
     fn yaml(text: &str) -> Value {
-        serde_yaml::from_str(text).unwrap()
+        crate::yaml::from_str(text).unwrap()
     }
 
     #[test]

@@ -3,8 +3,8 @@
 
 use std::fmt;
 
+use crate::yaml::{Mapping, Value};
 use serde_json::Value as Json;
-use serde_yaml::{Mapping, Value};
 
 pub(crate) fn scalar_text(value: &Value) -> String {
     match value {
@@ -12,7 +12,7 @@ pub(crate) fn scalar_text(value: &Value) -> String {
         Value::Null => String::new(),
         Value::Bool(b) => b.to_string(),
         Value::Number(n) => n.to_string(),
-        other => serde_yaml::to_string(other)
+        other => crate::yaml::to_string(other)
             .unwrap_or_default()
             .trim_end()
             .to_owned(),
@@ -58,9 +58,9 @@ pub(crate) struct ParseError {
 /// allowed (the last wins; the `yaml` rule reports them), an empty text is one null document.
 pub(crate) fn parse_documents(text: &str) -> Result<Vec<Value>, ParseError> {
     let mut docs = Vec::new();
-    for document in serde_yaml::Deserializer::from_str(text) {
+    for document in crate::yaml::Deserializer::from_str(text) {
         let value =
-            serde::Deserialize::deserialize(document).map_err(|err: serde_yaml::Error| {
+            serde::Deserialize::deserialize(document).map_err(|err: crate::yaml::Error| {
                 ParseError {
                     line: err.location().map_or(0, |l| l.line()),
                     message: err.to_string(),
@@ -75,7 +75,7 @@ pub(crate) fn parse_documents(text: &str) -> Result<Vec<Value>, ParseError> {
     Ok(docs)
 }
 
-/// A YAML value read without serde_yaml's duplicate-key refusal.
+/// A YAML value read without the parser's duplicate-key refusal.
 struct Loose(Value);
 
 impl<'de> serde::Deserialize<'de> for Loose {

@@ -66,7 +66,7 @@ mod tests {
         Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap()
     }
 
-    fn options(inputs: &serde_yaml::Value, input: &str) -> Vec<String> {
+    fn options(inputs: &crate::yaml::Value, input: &str) -> Vec<String> {
         inputs[input]["options"]
             .as_sequence()
             .unwrap_or_else(|| panic!("input {input} has no options"))
@@ -80,7 +80,7 @@ mod tests {
     fn the_workflow_choices_are_the_verbs_kinds_and_envs() {
         let path = repo().join(".github/workflows").join(WORKFLOW);
         let text = std::fs::read_to_string(&path).unwrap();
-        let wf: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+        let wf: crate::yaml::Value = crate::yaml::from_str(&text).unwrap();
         let inputs = &wf["on"]["workflow_dispatch"]["inputs"];
         assert_eq!(options(inputs, "verb"), VERBS);
         let kinds: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();

@@ -6,8 +6,8 @@
 
 use std::collections::BTreeMap;
 
+use crate::yaml::Value;
 use serde::Serialize;
-use serde_yaml::Value;
 
 use super::redact;
 
@@ -123,7 +123,7 @@ pub fn compare(base: &BTreeMap<Id, Value>, head: &BTreeMap<Id, Value>) -> Vec<Ob
 /// like rendered objects, so that an Application's own spec is compared like what it renders.
 pub fn application(manifest: &str) -> BTreeMap<Id, Value> {
     let json: serde_json::Value = serde_json::from_str(manifest).unwrap_or_default();
-    let value: Value = serde_yaml::to_value(&json).unwrap_or(Value::Null);
+    let value: Value = crate::yaml::to_value(&json).unwrap_or(Value::Null);
     let mut out = BTreeMap::new();
     if value.is_mapping() {
         let namespace = value["metadata"]["namespace"].as_str().unwrap_or_default();
@@ -162,7 +162,7 @@ fn change(id: &Id, change: Change, old: Option<&Value>, new: Option<&Value>) -> 
 }
 
 fn yaml(value: &Value) -> String {
-    serde_yaml::to_string(value).unwrap_or_default()
+    crate::yaml::to_string(value).unwrap_or_default()
 }
 
 /// A unified diff from `old` (none: a new object) to `new`, headed by the object's label.

@@ -2,7 +2,7 @@
 //! secret rules recognise as a credential (a credential-named key or env entry holding a
 //! literal, a token by its shape), in objects and in the text blocks inside them.
 
-use serde_yaml::Value;
+use crate::yaml::Value;
 
 use crate::verify::rules::secrets;
 
@@ -99,8 +99,8 @@ mod tests {
     use super::*;
 
     fn redacted(yaml: &str) -> String {
-        let value: Value = serde_yaml::from_str(yaml).unwrap();
-        serde_yaml::to_string(&object(&value)).unwrap()
+        let value: Value = crate::yaml::from_str(yaml).unwrap();
+        crate::yaml::to_string(&object(&value)).unwrap()
     }
 
     /// Secret-shaped test strings are assembled at run time so that no scanner flags this file.

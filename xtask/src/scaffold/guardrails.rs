@@ -7,8 +7,8 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use crate::yaml::Value;
 use anyhow::Result;
-use serde_yaml::Value;
 use xshell::Shell;
 
 use crate::argo::{self, render_plan};

@@ -5,8 +5,8 @@
 //! that regenerating a file (`--force`, `upgrade-wiring`) never undoes a deployment. A change to an
 //! owned value happens only through a verb, and every report lists the owned values it changes.
 
+use crate::yaml::{Mapping, Value};
 use serde::Serialize;
-use serde_yaml::{Mapping, Value};
 
 use crate::layout;
 use crate::primitive::{ImageRef, Primitive};
@@ -63,7 +63,7 @@ pub fn body(text: &str) -> &str {
 }
 
 fn mapping(text: &str) -> Option<Mapping> {
-    match serde_yaml::from_str::<Value>(body(text)).ok()? {
+    match crate::yaml::from_str::<Value>(body(text)).ok()? {
         Value::Mapping(m) => Some(m),
         Value::Null => Some(Mapping::new()),
         _ => None,
@@ -245,7 +245,7 @@ pub fn set_overlay(
         ..inputs.clone()
     });
     if !extras.is_empty() {
-        let rest = serde_yaml::to_string(&Value::Mapping(extras))
+        let rest = crate::yaml::to_string(&Value::Mapping(extras))
             .map_err(|e| format!("it cannot be written back: {e}"))?;
         text.push_str(&rest);
     }

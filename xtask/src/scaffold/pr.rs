@@ -1,4 +1,4 @@
-//! `--open-pr`: land the wiring as a pull request (SPEC section 8), never touching the caller's
+//! `--open-pr`: land the wiring as a pull request (docs/conventions.md#pull-requests), never touching the caller's
 //! checkout: fetch the base, scaffold in a temporary worktree, commit as the scaffolder, push
 //! `scaffold/<id>` with a lease, then create or update the one pull request for that branch.
 
@@ -99,11 +99,14 @@ pub fn resolve_repo(sh: &Shell, flag: Option<&Repo>, remote: &str) -> Result<Rep
     })
 }
 
-/// Checks that gh runs, is authenticated and sees the repository, before anything is pushed.
-pub fn check_access(sh: &Shell, gh: &Gh, repo: &Repo) -> Result<()> {
+/// Checks that gh runs, is authenticated and may push to the repository and open pull requests
+/// in it, before anything is pushed. Returns the repository under its canonical name (the
+/// lookup's `full_name`): a renamed or transferred repository answers its old name's lookup
+/// through a redirect, but a create under the old name with 307, which gh does not repeat.
+pub fn check_access(sh: &Shell, gh: &Gh, repo: &Repo) -> Result<Repo> {
     let response = gh.api(sh, "GET", &format!("repos/{}", repo.slug()), None)?;
     match response.status {
-        200 => Ok(()),
+        200 => {}
         401 => anyhow::bail!("gh is not authenticated for {}: run `gh auth login` or set GH_TOKEN", gh::host()),
         404 => anyhow::bail!(
             "repository {} not found on {} (or the token cannot see it); check --repo and the token's access",
@@ -112,6 +115,19 @@ pub fn check_access(sh: &Shell, gh: &Gh, repo: &Repo) -> Result<()> {
         ),
         _ => anyhow::bail!("checking access to {}: {}", repo.slug(), gh::error_message(&response)),
     }
+    let canonical = response.body["full_name"]
+        .as_str()
+        .and_then(|name| Repo::parse(name).ok())
+        .unwrap_or_else(|| repo.clone());
+    // GitHub names the token's permissions on the repository for user tokens; an installation
+    // token (GITHUB_TOKEN, a GitHub App) gets no `permissions`, and the push itself tells.
+    if response.body["permissions"]["push"] == Value::Bool(false) {
+        anyhow::bail!(
+            "the token can read {} but not push to it or open pull requests: it needs contents: write and pull-requests: write (a fine-grained token) or the repo scope; nothing was pushed",
+            canonical.slug()
+        );
+    }
+    Ok(canonical)
 }
 
 pub fn branch_name(request: &Request) -> String {
@@ -183,7 +199,7 @@ pub fn propose(
     repo_root_is_git(sh, &sh.current_dir())?;
     let repo = resolve_repo(sh, flags.repo.as_ref(), &flags.remote)?;
     let gh = Gh::new(tools::gh(sh)?)?;
-    check_access(sh, &gh, &repo)?;
+    let repo = check_access(sh, &gh, &repo)?;
     let helm = tools::helm(sh)?;
 
     let branch = proposal.branch.clone();

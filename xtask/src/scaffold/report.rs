@@ -213,6 +213,9 @@ pub fn step_summary(outcome: &Outcome) -> Result<()> {
             .join(", "),
     );
     md.push('\n');
+    if let Some(pr) = &outcome.pr {
+        md.push_str(&pr_line(pr));
+    }
     let mut file = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
@@ -220,4 +223,18 @@ pub fn step_summary(outcome: &Outcome) -> Result<()> {
         .context("opening $GITHUB_STEP_SUMMARY")?;
     file.write_all(md.as_bytes())
         .context("writing $GITHUB_STEP_SUMMARY")
+}
+
+/// The summary's line about the pull request: a link when there is one.
+fn pr_line(pr: &super::pr::PrOutcome) -> String {
+    match (&pr.pr_url, pr.pr_number) {
+        (Some(url), Some(number)) if !url.is_empty() => format!(
+            "\nPull request: [#{number}]({url}) ({}), branch `{}`\n",
+            pr.pr_operation, pr.branch
+        ),
+        _ => format!(
+            "\nPull request: none ({}): the base already holds this content\n",
+            pr.pr_operation
+        ),
+    }
 }

@@ -1,4 +1,4 @@
-//! The text of every generated file (SPEC section 7).
+//! The text of every generated file (docs/conventions.md#what-the-scaffolder-writes).
 //!
 //! Plain `indoc!` text with `@PLACEHOLDER@`s: only validated values are substituted, so nothing needs
 //! escaping, and the Helm `{{ }}` stay as they are.
@@ -401,12 +401,12 @@ mod tests {
                     "{case} {}",
                     f.path
                 );
-                let doc: serde_yaml::Value = serde_yaml::from_str(&f.content)
+                let doc: crate::yaml::Value = crate::yaml::from_str(&f.content)
                     .unwrap_or_else(|e| panic!("{case} {}: {e}", f.path));
                 if f.path.starts_with("sources/values/_shared/") {
                     assert_eq!(
                         doc["enabled"],
-                        serde_yaml::Value::Bool(false),
+                        crate::yaml::Value::Bool(false),
                         "{case} {}",
                         f.path
                     );
@@ -428,12 +428,12 @@ mod tests {
     #[test]
     fn the_env_overlay_enables_only_when_asked() {
         let (_, plain) = &cases()[0];
-        let overlay: serde_yaml::Value = serde_yaml::from_str(&plain[4].content).unwrap();
-        assert_eq!(overlay["enabled"], serde_yaml::Value::Bool(false));
+        let overlay: crate::yaml::Value = crate::yaml::from_str(&plain[4].content).unwrap();
+        assert_eq!(overlay["enabled"], crate::yaml::Value::Bool(false));
         assert!(overlay.get("image").is_none());
         let (_, enabled) = &cases()[2];
-        let overlay: serde_yaml::Value = serde_yaml::from_str(&enabled[4].content).unwrap();
-        assert_eq!(overlay["enabled"], serde_yaml::Value::Bool(true));
+        let overlay: crate::yaml::Value = crate::yaml::from_str(&enabled[4].content).unwrap();
+        assert_eq!(overlay["enabled"], crate::yaml::Value::Bool(true));
         assert_eq!(
             overlay["image"]["ref"].as_str().unwrap(),
             format!("ghcr.io/ameideio/primitive-process-billing:1.4.0@sha256:{DIGEST}")

@@ -122,7 +122,7 @@ pub fn follow_through(
     let (interval, timeout) = (wait.interval()?, wait.timeout()?);
     let repo = resolve_repo(sh, pr.repo.as_ref(), &pr.remote)?;
     let gh = Gh::new(tools::gh(sh)?)?;
-    check_access(sh, &gh, &repo)?;
+    let repo = check_access(sh, &gh, &repo)?;
     let workflow = dispatch.workflow;
     let body =
         json!({"ref": dispatch.git_ref, "inputs": dispatch.inputs, "return_run_details": true});

@@ -84,6 +84,11 @@ struct State {
     pulls: Vec<Pull>,
     dispatches: Vec<(String, Value)>,
     failures: Vec<Failure>,
+    /// The token's `permissions` on the repository, as GitHub names them for a user's token;
+    /// none (like an installation token) unless a test sets them.
+    push_permission: Option<bool>,
+    /// Earlier `owner/repo` names of the repository (renamed or transferred): GitHub redirects them.
+    old_names: Vec<(String, String)>,
     runs: Vec<Run>,
     /// What runs conclude once completed; None: "success".
     run_conclusion: Option<String>,
@@ -106,12 +111,14 @@ struct Failure {
     path_prefix: String,
     status: u16,
     once: bool,
+    headers: Vec<(String, String)>,
 }
 
 struct Response {
     status: u16,
     body: Option<Value>,
     link: Option<String>,
+    headers: Vec<(String, String)>,
 }
 
 impl GitHubServer {
@@ -240,6 +247,23 @@ impl GitHubServer {
         self.add_failure(method, path_prefix, status, false);
     }
 
+    /// Like `fail_next`, with these response headers (e.g. `Retry-After` on a 429).
+    pub fn fail_next_with_headers(
+        &self,
+        method: &str,
+        path_prefix: &str,
+        status: u16,
+        headers: &[(&str, &str)],
+    ) {
+        self.add_failure(method, path_prefix, status, true);
+        let mut state = self.shared.state();
+        let failure = state.failures.last_mut().expect("just added");
+        failure.headers = headers
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect();
+    }
+
     pub fn clear_failures(&self) {
         self.shared.state().failures.clear();
     }
@@ -250,7 +274,23 @@ impl GitHubServer {
             path_prefix: path_prefix.to_string(),
             status,
             once,
+            headers: Vec::new(),
         });
+    }
+
+    /// The token's permissions on the repository, answered in `GET /repos/o/r` as GitHub does for
+    /// a user's token (`push: false` is a read-only token).
+    pub fn set_push_permission(&self, push: bool) {
+        self.shared.state().push_permission = Some(push);
+    }
+
+    /// The repository used to be `owner/repo`: GitHub answers the old name with a redirect to the
+    /// new one, 301 for a GET and 307 for anything else.
+    pub fn renamed_from(&self, owner: &str, repo: &str) {
+        self.shared
+            .state()
+            .old_names
+            .push((owner.to_string(), repo.to_string()));
     }
 }
 
@@ -469,6 +509,9 @@ impl Conn {
         if let Some(link) = &response.link {
             head.push_str(&format!("Link: {link}\r\n"));
         }
+        for (name, value) in &response.headers {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
         head.push_str("X-GitHub-Media-Type: github.v3; format=json\r\n");
         let connection = if keep_alive { "keep-alive" } else { "close" };
         head.push_str(&format!("Connection: {connection}\r\n\r\n"));
@@ -536,6 +579,8 @@ fn reason(status: u16) -> &'static str {
         200 => "OK",
         201 => "Created",
         204 => "No Content",
+        301 => "Moved Permanently",
+        307 => "Temporary Redirect",
         400 => "Bad Request",
         401 => "Unauthorized",
         403 => "Forbidden",
@@ -557,6 +602,7 @@ impl Response {
             status,
             body: Some(body),
             link: None,
+            headers: Vec::new(),
         }
     }
 
@@ -565,7 +611,18 @@ impl Response {
             status,
             body: None,
             link: None,
+            headers: Vec::new(),
         }
+    }
+
+    /// GitHub's answer to a request under a repository's old name.
+    fn redirect(status: u16, location: String) -> Response {
+        let mut response = Response::json(
+            status,
+            json!({"message": reason(status), "url": location, "documentation_url": DOCS}),
+        );
+        response.headers.push(("Location".to_string(), location));
+        response
     }
 
     fn error(status: u16, message: &str) -> Response {
@@ -608,10 +665,13 @@ fn handle(shared: &Shared, raw: &RawRequest) -> Response {
         .position(|f| f.method == method && raw.target.starts_with(&f.path_prefix))
     {
         let status = state.failures[i].status;
+        let headers = state.failures[i].headers.clone();
         if state.failures[i].once {
             state.failures.remove(i);
         }
-        return Response::error(status, reason(status));
+        let mut response = Response::error(status, reason(status));
+        response.headers = headers;
+        return response;
     }
     // The repository stands for a private one: without a token GitHub answers 401.
     if raw.authorization.is_none() {
@@ -626,22 +686,47 @@ fn handle(shared: &Shared, raw: &RawRequest) -> Response {
         None => (raw.target.as_str(), Vec::new()),
     };
     let segments: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    if let ["repos", o, r, rest @ ..] = segments.as_slice() {
+        if state
+            .old_names
+            .iter()
+            .any(|(old_o, old_r)| old_o == o && old_r == r)
+        {
+            let mut location = format!(
+                "http://api.{GH_HOST}/repos/{}/{}",
+                shared.owner, shared.repo
+            );
+            for segment in rest {
+                location.push('/');
+                location.push_str(segment);
+            }
+            if let Some((_, query)) = raw.target.split_once('?') {
+                location.push('?');
+                location.push_str(query);
+            }
+            let status = if method == "GET" { 301 } else { 307 };
+            return Response::redirect(status, location);
+        }
+    }
     let this_repo = |o: &str, r: &str| o == shared.owner && r == shared.repo;
     match (method.as_str(), segments.as_slice()) {
         ("GET", [""]) => Response::json(200, json!({})),
         ("GET", ["user"]) => Response::json(200, json!({"login": LOGIN})),
         ("GET", ["repos", o, r]) if this_repo(o, r) => {
             let (owner, name) = (&shared.owner, &shared.repo);
-            Response::json(
-                200,
-                json!({
-                    "full_name": format!("{owner}/{name}"),
-                    "name": name,
-                    "owner": {"login": owner},
-                    "default_branch": "main",
-                    "html_url": format!("http://{GH_HOST}/{owner}/{name}"),
-                }),
-            )
+            let mut repo = json!({
+                "full_name": format!("{owner}/{name}"),
+                "name": name,
+                "owner": {"login": owner},
+                "default_branch": "main",
+                "html_url": format!("http://{GH_HOST}/{owner}/{name}"),
+            });
+            if let Some(push) = state.push_permission {
+                repo["permissions"] = json!({
+                    "admin": false, "maintain": false, "push": push, "triage": push, "pull": true,
+                });
+            }
+            Response::json(200, repo)
         }
         ("GET", ["repos", o, r, "pulls"]) if this_repo(o, r) => {
             list_pulls(shared, &state.pulls, path, &query)

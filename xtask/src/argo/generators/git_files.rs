@@ -3,8 +3,8 @@
 
 use std::path::Path;
 
+use crate::yaml::Value;
 use serde_json::{Map as JsonMap, Value as Json};
-use serde_yaml::Value;
 
 use super::{Generator, ParamSet, Sets};
 use crate::argo::application::same_repo;
@@ -183,7 +183,7 @@ mod tests {
     use super::*;
 
     fn yaml(text: &str) -> Value {
-        serde_yaml::from_str(text).unwrap()
+        crate::yaml::from_str(text).unwrap()
     }
 
     /// An ApplicationSet over a scratch folder holding `files`.

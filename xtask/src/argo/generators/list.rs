@@ -2,8 +2,8 @@
 
 use std::path::Path;
 
+use crate::yaml::Value;
 use serde_json::Value as Json;
-use serde_yaml::Value;
 
 use super::{Generator, ParamSet, Sets};
 use crate::argo::appset::AppSet;

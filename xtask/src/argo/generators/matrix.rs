@@ -3,8 +3,8 @@
 
 use std::path::Path;
 
+use crate::yaml::Value;
 use serde_json::{Map as JsonMap, Value as Json};
-use serde_yaml::Value;
 
 use super::{Generator, Sets};
 use crate::argo::appset::AppSet;
@@ -45,7 +45,7 @@ impl AppSet<'_> {
             ));
             return None;
         }
-        if serde_yaml::to_string(&children[1]).is_ok_and(|t| t.contains("{{")) {
+        if crate::yaml::to_string(&children[1]).is_ok_and(|t| t.contains("{{")) {
             problems.push(self.problem(
                 "matrix",
                 "the second child of a matrix uses parameters of the first; that is not emulated offline",

@@ -8,9 +8,9 @@ mod matrix;
 
 use std::path::Path;
 
+use crate::yaml::Value;
 use anyhow::Result;
 use serde_json::{Map as JsonMap, Value as Json};
-use serde_yaml::Value;
 
 use super::appset::AppSet;
 use crate::layout;

@@ -1,11 +1,11 @@
-//! The rules of component files (SPEC sections 3 and 6): `component-schema`,
+//! The rules of component files (docs/conventions.md#component-files, #primitives-and-their-names): `component-schema`,
 //! `component-forbidden-key`, `component-folder`, `component-domain`, `component-primitive`,
 //! `chart-path`, `smoke-workload` and `rollout-phase`.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::Path;
 
-use serde_yaml::{Mapping, Value};
+use crate::yaml::{Mapping, Value};
 
 use crate::layout;
 use crate::primitive::{check_dns_label, check_release_name, Kind, Name, Primitive, Version};
@@ -173,7 +173,7 @@ pub fn check(root: &Path, file: &SourceFile, components: &mut Components) -> Vec
         problems.push(c.problem(
             0,
             "component-schema",
-            "must be one YAML mapping of the component's fields (SPEC section 3); a list or a scalar makes the git files generator emit other parameter sets".to_owned(),
+            "must be one YAML mapping of the component's fields (docs/conventions.md#component-files); a list or a scalar makes the git files generator emit other parameter sets".to_owned(),
         ));
         return problems;
     };
@@ -210,7 +210,7 @@ fn schema(c: &Component, doc: &Mapping, problems: &mut Vec<Problem>) {
                 c.line(&[key]),
                 "component-schema",
                 format!(
-                    "unknown key `{key}`; a component file holds only {} (SPEC section 3): remove it or fix its spelling{}",
+                    "unknown key `{key}`; a component file holds only {} (docs/conventions.md#component-files): remove it or fix its spelling{}",
                     allowed.join(", "),
                     hint(key, &allowed)
                 ),
@@ -223,7 +223,7 @@ fn schema(c: &Component, doc: &Mapping, problems: &mut Vec<Problem>) {
                 0,
                 "component-schema",
                 format!(
-                    "misses the required key `{key}` (SPEC section 3), e.g. {}",
+                    "misses the required key `{key}` (docs/conventions.md#component-files), e.g. {}",
                     example(key)
                 ),
             ));
@@ -458,7 +458,7 @@ pub fn parse_component_id(id: &str) -> Result<(Primitive, bool), String> {
     Ok((primitive, smoke))
 }
 
-/// `component-primitive`: primitives follow SPEC section 6.
+/// `component-primitive`: primitives follow docs/conventions.md#primitives-and-their-names.
 fn primitive(c: &Component, problems: &mut Vec<Problem>) {
     if c.folders.len() != 3 {
         problems.push(c.problem(
@@ -718,7 +718,7 @@ fn example(key: &str) -> &'static str {
         "repoURL" => "repoURL: https://github.com/ameideio/ameide-gitops.git",
         "path" => "path: sources/charts/foundation/common/raw-manifests",
         "version" => "version: main",
-        _ => "see SPEC section 3",
+        _ => "see docs/conventions.md#component-files",
     }
 }
 

@@ -1,5 +1,6 @@
 //! `drift`: a file carrying the generator header is what the generator writes today from the
-//! inputs the header records (SPEC section 7), in what the generator owns (docs/lifecycle.md).
+//! inputs the header records (docs/conventions.md#what-the-scaffolder-writes), in what the generator owns
+//! (docs/lifecycle.md).
 //!
 //! Component files must be byte-equal: nobody has a reason to edit them. In shared values files
 //! people own `enabled` and `image.ref`, so they are compared as parsed YAML after copying the
@@ -8,7 +9,7 @@
 //! path: its body belongs to people and the lifecycle verbs. Comments below the header are free.
 //! Every message names `cargo xtask upgrade-wiring`, which repairs drift and keeps owned values.
 
-use serde_yaml::{Mapping, Value};
+use crate::yaml::{Mapping, Value};
 
 use crate::primitive::{check_dns_label, show, ImageRef, Kind, Name, Primitive, Version};
 use crate::scaffold::owned;
@@ -130,7 +131,7 @@ pub fn check_file(file: &SourceFile) -> Option<Problem> {
         Some(Ok(docs)) => docs.first().cloned().unwrap_or(Value::Null),
         _ => return None, // yaml-parse reports it
     };
-    let mut wanted: Value = serde_yaml::from_str(&expected.content).ok()?;
+    let mut wanted: Value = crate::yaml::from_str(&expected.content).ok()?;
     carry_over(&mut wanted, &actual);
     if wanted == actual {
         return None;

@@ -4,9 +4,11 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use serde_yaml::Value;
+use crate::yaml::Value;
+use xshell::Shell;
 
 use crate::clusters::{self, Cluster};
+use crate::git;
 use crate::layout;
 use crate::scratch::{copy_tree, Scratch};
 
@@ -27,7 +29,7 @@ pub fn applications(root: &Path) -> Vec<Application> {
     for cluster in &envs {
         for file in &files {
             let text = std::fs::read_to_string(root.join(file)).unwrap();
-            let Ok(doc) = serde_yaml::from_str::<Value>(&text) else {
+            let Ok(doc) = crate::yaml::from_str::<Value>(&text) else {
                 continue;
             };
             let (Some(name), Some(domain)) = (doc["name"].as_str(), doc["domain"].as_str()) else {
@@ -79,7 +81,7 @@ pub fn application(env: &str, name: &str, domain: &str, phase: &str) -> Applicat
         node_profile: format!("{env}-pool"),
         dns_zone: format!("{env}.ameide.io"),
     };
-    let doc: Value = serde_yaml::from_str(&format!(
+    let doc: Value = crate::yaml::from_str(&format!(
         "rolloutPhase: \"{phase}\"\ncomponentType: config\nchart:\n  path: {}\n",
         layout::RAW_MANIFESTS_CHART
     ))
@@ -120,18 +122,39 @@ pub struct Fixture {
 
 impl Fixture {
     pub fn new() -> Fixture {
+        Fixture::copy_of(&repo_root())
+    }
+
+    /// A copy of the desired state git tracks in `checkout`, as the working tree has it (so edits
+    /// are tested) but without untracked files, so that a primitive scaffolded there to try the
+    /// README cannot change what a test sees; outside a git checkout, everything.
+    pub fn copy_of(checkout: &Path) -> Fixture {
         let dir = Scratch::dir("xtask-rules").expect("a scratch folder");
-        let source = repo_root();
-        for tree in TREE_DIRS {
-            let from = source.join(tree);
-            if from.is_dir() {
-                copy_tree(&from, &dir.path().join(tree)).expect("a copy of the tree");
+        let root = dir.path().to_path_buf();
+        let sh = Shell::new().unwrap();
+        sh.change_dir(checkout);
+        match git::tracked_files(&sh, &TREE_DIRS) {
+            Ok(files) if !files.is_empty() => {
+                for file in files {
+                    let from = checkout.join(&file);
+                    // A tracked file deleted in the working tree is deleted in the copy too.
+                    if from.is_file() {
+                        let target = root.join(&file);
+                        std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+                        std::fs::copy(&from, &target).unwrap();
+                    }
+                }
+            }
+            _ => {
+                for tree in TREE_DIRS {
+                    let from = checkout.join(tree);
+                    if from.is_dir() {
+                        copy_tree(&from, &root.join(tree)).expect("a copy of the tree");
+                    }
+                }
             }
         }
-        Fixture {
-            root: dir.path().to_path_buf(),
-            _dir: dir,
-        }
+        Fixture { root, _dir: dir }
     }
 
     pub fn root(&self) -> &Path {
@@ -198,4 +221,44 @@ fn component_text(
         "name: {name}\nproject: ameide\ndomain: {domain}\ncomponentType: {component_type}\nrolloutPhase: \"{phase}\"\nchart:\n  repoURL: {}\n  path: {chart}\n  version: main\n",
         layout::REPO_URL
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use pretty_assertions::assert_eq;
+
+    use super::*;
+
+    /// The README's two commands in its order: `cargo xtask scaffold-primitive --kind domain
+    /// --name orders --version v0 --with-smoke` leaves the example's files untracked in the
+    /// checkout, then `cargo xtask test` runs. No copy a test makes may see them.
+    #[test]
+    fn a_primitive_scaffolded_into_the_checkout_stays_out_of_the_copies() {
+        let checkout = Fixture::new();
+        let sh = Shell::new().unwrap();
+        sh.change_dir(checkout.root());
+        git::init_with_everything(&sh, "the repository as a clean clone has it").unwrap();
+        let example = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("test_data/golden/domain-orders-v0-smoke-dev");
+        checkout.lay(&example);
+        let scaffolded = layout::files_under(&example, "").unwrap();
+        assert!(scaffolded.len() >= 5, "{scaffolded:?}");
+        for file in &scaffolded {
+            assert!(checkout.root().join(file).is_file(), "{file}");
+        }
+
+        let copy = Fixture::copy_of(checkout.root());
+        let leaked: Vec<&String> = scaffolded
+            .iter()
+            .filter(|f| copy.root().join(f).exists())
+            .collect();
+        assert_eq!(leaked, Vec::<&String>::new());
+        let tracked: Vec<String> = layout::component_files(checkout.root())
+            .unwrap()
+            .into_iter()
+            .filter(|f| !scaffolded.contains(f))
+            .collect();
+        assert_eq!(layout::component_files(copy.root()).unwrap(), tracked);
+        assert_eq!(copy.check_strings(), Vec::<String>::new());
+    }
 }

@@ -1,5 +1,5 @@
 //! `secret-literal` (no credential in any file of the tree) and `secret-data` (no Secret with
-//! data in any rendered output): the repository holds no secret values (SPEC section 7).
+//! data in any rendered output): the repository holds no secret values (docs/conventions.md#what-the-scaffolder-writes).
 //!
 //! What counts as a literal credential:
 //! - a key whose name ends, case- and separator-insensitively, in password, passwd, token,
@@ -16,7 +16,7 @@
 //! Keys inside block scalars (a manifest in `manifests: - |`) are checked like any other.
 //! Messages say where and what kind, never the value.
 
-use serde_yaml::Value;
+use crate::yaml::Value;
 
 use super::yaml::{scan, Key};
 use super::{Application, Problem, SourceFile};
@@ -226,7 +226,7 @@ fn run(s: &str, class: impl Fn(char) -> bool) -> usize {
 pub fn rendered(app: &Application, manifests: &str) -> Vec<Problem> {
     let mut problems = Vec::new();
     for document in split_documents(manifests) {
-        let Ok(doc) = serde_yaml::from_str::<Value>(&document) else {
+        let Ok(doc) = crate::yaml::from_str::<Value>(&document) else {
             continue;
         };
         if doc["kind"].as_str() != Some("Secret") {

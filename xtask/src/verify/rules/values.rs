@@ -1,11 +1,11 @@
-//! The rules on value files: `orphan-values` and `image-policy` (SPEC sections 4 and 5), and the
+//! The rules on value files: `orphan-values` and `image-policy` (docs/conventions.md#discovery-and-value-layering, #the-two-charts), and the
 //! value merge they share with `cargo xtask apps`.
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 use std::rc::Rc;
 
-use serde_yaml::{Mapping, Value};
+use crate::yaml::{Mapping, Value};
 
 use crate::clusters::{self, Cluster};
 use crate::layout;
@@ -51,7 +51,7 @@ fn layers(root: &Path, app: &Application, read: &mut Read) -> Vec<Rc<Layer>> {
             let layer = (|| {
                 let text = std::fs::read_to_string(root.join(path)).ok()?;
                 // Unparseable files are yaml-parse's; Helm would fail on them.
-                let doc: Value = serde_yaml::from_str(&text).ok()?;
+                let doc: Value = crate::yaml::from_str(&text).ok()?;
                 doc.is_mapping().then(|| {
                     Rc::new(Layer {
                         path: path.clone(),
@@ -156,7 +156,7 @@ pub fn image_policy_found(root: &Path, apps: &[Application]) -> Vec<(Problem, St
             Some(Value::String(s)) if s.is_empty() => true,
             Some(Value::String(s)) => {
                 if let Err(rule) = ImageRef::parse(s) {
-                    refuse(format!("{rule} (SPEC section 5)"));
+                    refuse(format!("{rule} (docs/conventions.md#the-two-charts)"));
                 }
                 false
             }
@@ -322,7 +322,7 @@ mod tests {
         assert_eq!(values["image"]["keep"].as_u64(), Some(1));
         assert_eq!(
             values["list"],
-            serde_yaml::from_str::<Value>("[3]").unwrap()
+            crate::yaml::from_str::<Value>("[3]").unwrap()
         );
         assert!(values.get("gone").is_none());
         // The chart's defaults are underneath, the globals on top of them.

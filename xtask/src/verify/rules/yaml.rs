@@ -1,10 +1,10 @@
 //! `yaml-parse` and `yaml-duplicate-key`, and the line scanner the other rules use to point at
 //! a key's line.
 //!
-//! serde_yaml refuses duplicate keys but reports the line of the mapping, not of the second key;
+//! the YAML parser refuses duplicate keys but reports the line of the mapping, not of the second key;
 //! the scanner below walks block mappings by indentation to find it. It knows block scalars
 //! (`- |`), whose lines are text and never keys, and skips multi-line flow collections and
-//! quoted scalars. It is a locator, not a parser: duplicates are reported only when serde_yaml
+//! quoted scalars. It is a locator, not a parser: duplicates are reported only when the parser
 //! also refuses the file, so a scanner mistake can never invent a problem.
 
 use std::collections::HashMap;
@@ -14,9 +14,9 @@ use serde::Deserialize;
 use super::{Problem, SourceFile};
 
 /// Every document of a YAML text.
-pub fn parse_all(text: &str) -> Result<Vec<serde_yaml::Value>, serde_yaml::Error> {
-    serde_yaml::Deserializer::from_str(text)
-        .map(serde_yaml::Value::deserialize)
+pub fn parse_all(text: &str) -> Result<Vec<crate::yaml::Value>, crate::yaml::Error> {
+    crate::yaml::Deserializer::from_str(text)
+        .map(crate::yaml::Value::deserialize)
         .collect()
 }
 
@@ -619,7 +619,7 @@ mod tests {
 
     #[test]
     fn serde_yaml_refuses_duplicates_itself() {
-        // The rule relies on it: the scanner only locates what serde_yaml refuses.
+        // The rule relies on it: the scanner only locates what the YAML parser refuses.
         let err = parse_all("a: 1\nb: 2\na: 3\n").unwrap_err();
         assert!(
             err.to_string().contains("duplicate entry with key"),
