@@ -227,3 +227,20 @@ pub fn init_with_everything(sh: &Shell, message: &str) -> Result<String> {
     git(sh, &["init", "--quiet", "--initial-branch=main"])?;
     commit(sh, &[".".to_owned()], message)
 }
+
+/// Whether the current directory is inside a Git working tree.
+pub fn is_work_tree(sh: &Shell) -> bool {
+    git(sh, &["rev-parse", "--is-inside-work-tree"]).is_ok_and(|out| out == "true")
+}
+
+/// The files Git tracks under `path` (relative to the current directory), sorted.
+pub fn tracked_under(sh: &Shell, path: &str) -> Result<Vec<String>> {
+    let out = git(sh, &["ls-files", "-z", "--cached", "--", path])?;
+    let mut files: Vec<String> = out
+        .split('\0')
+        .filter(|p| !p.is_empty())
+        .map(str::to_owned)
+        .collect();
+    files.sort();
+    Ok(files)
+}

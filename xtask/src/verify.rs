@@ -178,7 +178,11 @@ pub fn run(sh: &Shell, flags: &Flags) -> Result<()> {
         false => None,
     };
     let helm = tools::helm(sh)?;
-    let cache = match flags.no_cache {
+    let untrusted_cache = match flags.no_cache {
+        true => None,
+        false => cache::untrusted(sh, &root, &cache_dir),
+    };
+    let cache = match flags.no_cache || untrusted_cache.is_some() {
         true => None,
         false => Some(cache::Cache::open(cache_dir, &helm::version(sh, &helm)?)),
     };
@@ -259,6 +263,7 @@ pub fn run(sh: &Shell, flags: &Flags) -> Result<()> {
         renders: renders_time,
         ..
     } = stream;
+    problems.extend(untrusted_cache);
     if whole_tree {
         problems.extend(discovery.problems);
         problems.extend(whole_tree_problems);

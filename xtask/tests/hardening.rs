@@ -1,0 +1,221 @@
+//! The gate under attack, end to end with the built binary, real helm and real git in temporary
+//! copies of the repository content: each test plants one attack of docs/threat-model.md and
+//! shows it refused, bounded, redacted or handled.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value as Json;
+use sha2::{Digest, Sha256};
+use support::{code, copy_content, tool, TempDir};
+
+const RAW_MANIFESTS: &str = "sources/charts/foundation/common/raw-manifests";
+/// The first word of a cache entry's header (see `verify/cache.rs`).
+const ENTRY_FORMAT: &str = "ameide-verify-render-cache/1";
+
+struct Repo {
+    dir: TempDir,
+    helm: PathBuf,
+}
+
+impl Repo {
+    /// A copy committed as `main` in a fresh Git repository that ignores the cache.
+    fn committed() -> Repo {
+        let dir = TempDir::new("verify-hardening");
+        copy_content(dir.path());
+        std::fs::write(dir.path().join(".gitignore"), "/.cache/\n").unwrap();
+        let repo = Repo {
+            dir,
+            helm: tool("helm3"),
+        };
+        repo.git(&["init", "--quiet", "--initial-branch=main"]);
+        repo.commit("base");
+        repo
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn git(&self, args: &[&str]) -> String {
+        let output = Command::new("git")
+            .args([
+                "-c",
+                "user.name=test",
+                "-c",
+                "user.email=test@example.invalid",
+            ])
+            .args(["-c", "commit.gpgsign=false"])
+            .args(args)
+            .current_dir(self.path())
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).trim().to_owned()
+    }
+
+    fn commit(&self, message: &str) {
+        self.git(&["add", "--all"]);
+        self.git(&["commit", "--quiet", "--allow-empty", "-m", message]);
+    }
+
+    fn write(&self, path: &str, text: &str) {
+        let target = self.path().join(path);
+        std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+        std::fs::write(target, text).unwrap();
+    }
+
+    fn run(&self, args: &[&str], cache_dir: Option<&Path>) -> Output {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_xtask"));
+        command
+            .args(args)
+            .current_dir(self.path())
+            .env("AMEIDE_HELM", &self.helm)
+            .env_remove("AMEIDE_HELM_VERSION")
+            .env_remove("AMEIDE_CACHE_DIR")
+            .env_remove("GITHUB_STEP_SUMMARY");
+        if let Some(dir) = cache_dir {
+            command.env("AMEIDE_CACHE_DIR", dir);
+        }
+        command.output().expect("running xtask")
+    }
+
+    fn verify(&self, cache_dir: Option<&Path>) -> Json {
+        let output = self.run(&["verify", "--json"], cache_dir);
+        serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+            panic!(
+                "no JSON on stdout ({e}); exit {:?}\nstderr:\n{}",
+                output.status.code(),
+                String::from_utf8_lossy(&output.stderr)
+            )
+        })
+    }
+}
+
+fn rules(report: &Json) -> Vec<String> {
+    report["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["rule"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// Every render entry under `dir`, as (relative path, key).
+fn render_entries(dir: &Path) -> Vec<(PathBuf, String)> {
+    let mut found = Vec::new();
+    for fan in std::fs::read_dir(dir).unwrap().flatten() {
+        let fan_name = fan.file_name().to_string_lossy().into_owned();
+        if fan_name.len() != 2 {
+            continue; // discovery/
+        }
+        for entry in std::fs::read_dir(fan.path()).unwrap().flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            found.push((
+                PathBuf::from(&fan_name).join(&name),
+                format!("{fan_name}{name}"),
+            ));
+        }
+    }
+    found.sort();
+    found
+}
+
+/// A valid entry for `key` holding `body`, in the cache's own format: what an attacker can forge.
+fn forged_entry(key: &str, body: &str) -> Vec<u8> {
+    let digest: String = Sha256::digest(body.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("{ENTRY_FORMAT} {key} {} {digest}\n{body}", body.len()).into_bytes()
+}
+
+#[test]
+fn a_render_cache_committed_in_the_pull_request_is_not_trusted() {
+    let repo = Repo::committed();
+    repo.write(
+        &format!("{RAW_MANIFESTS}/templates/zz-planted.yaml"),
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: {{ .Release.Name }}-planted\nstringData:\n  config: planted\n",
+    );
+    // The attacker renders the change once with a cache of their own, then forges every entry
+    // it wrote into an empty render under the same key and commits the forgery with `git add -f`.
+    let outside = TempDir::new("verify-hardening-cache");
+    let honest = repo.verify(Some(outside.path()));
+    assert!(
+        rules(&honest).iter().any(|r| r == "secret-data"),
+        "{honest:#}"
+    );
+    for (path, key) in render_entries(outside.path()) {
+        let target = repo.path().join(".cache/verify").join(path);
+        std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+        std::fs::write(target, forged_entry(&key, "")).unwrap();
+    }
+    repo.git(&["add", "--all"]);
+    repo.git(&["add", "--force", ".cache/verify"]);
+    repo.git(&["commit", "--quiet", "-m", "a forged cache"]);
+
+    let report = repo.verify(None);
+    let found = rules(&report);
+    assert!(found.iter().any(|r| r == "secret-data"), "{report:#}");
+    let trust: Vec<&Json> = report["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["rule"] == "cache-trust")
+        .collect();
+    assert_eq!(trust.len(), 1, "{report:#}");
+    assert!(trust[0]["path"]
+        .as_str()
+        .unwrap()
+        .starts_with(".cache/verify/"));
+    assert!(
+        trust[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("AMEIDE_CACHE_DIR"),
+        "{report:#}"
+    );
+
+    // The forgery is real: once Git no longer tracks it, the same bytes are a trusted local
+    // cache and hide the Secret, which is why a tracked one must never be read.
+    repo.git(&["rm", "--quiet", "-r", "--cached", ".cache/verify"]);
+    let local = repo.verify(None);
+    assert!(
+        !rules(&local).iter().any(|r| r == "secret-data"),
+        "{local:#}"
+    );
+    assert!(
+        !rules(&local).iter().any(|r| r == "cache-trust"),
+        "{local:#}"
+    );
+}
+
+#[test]
+fn a_cache_folder_reached_through_a_symlink_is_not_trusted() {
+    let repo = Repo::committed();
+    std::fs::create_dir_all(repo.path().join("sources/planted")).unwrap();
+    std::os::unix::fs::symlink("sources/planted", repo.path().join(".cache")).unwrap();
+    let output = repo.run(&["verify", "--json"], None);
+    let report: Json = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(code(&output), 1);
+    let trust: Vec<&Json> = report["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["rule"] == "cache-trust")
+        .collect();
+    assert_eq!(trust.len(), 1, "{report:#}");
+    assert_eq!(trust[0]["path"], ".cache");
+    assert!(
+        !repo.path().join("sources/planted/verify").exists(),
+        "verify wrote its cache through the link"
+    );
+}
