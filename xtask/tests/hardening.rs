@@ -219,3 +219,41 @@ fn a_cache_folder_reached_through_a_symlink_is_not_trusted() {
         "verify wrote its cache through the link"
     );
 }
+
+#[test]
+fn no_output_format_prints_a_secret_that_helm_or_a_rule_quotes() {
+    let repo = Repo::committed();
+    // Assembled at run time so that no scanner flags this file.
+    let token = format!("ghp_{}", "Zx9".repeat(12));
+    let values = "sources/values/_shared/platform/default-deny.yaml";
+    let text = std::fs::read_to_string(repo.path().join(values)).unwrap();
+    repo.write(values, &format!("{text}leak: {token}\n"));
+    repo.write(
+        &format!("{RAW_MANIFESTS}/templates/zz-fail.yaml"),
+        "{{- if .Values.leak }}{{ fail (printf \"refusing %s\" .Values.leak) }}{{ end }}\n",
+    );
+    let dev = "sources/values/env/dev/apps/domain-catalog-v0.yaml";
+    let text = std::fs::read_to_string(repo.path().join(dev)).unwrap();
+    let start = text.find("  ref: ").unwrap();
+    let end = start + text[start..].find('\n').unwrap();
+    let planted = format!("  ref: \"ghcr.io/ameideio/x:{token}\"");
+    repo.write(dev, &format!("{}{planted}{}", &text[..start], &text[end..]));
+
+    for format in ["human", "github", "json"] {
+        let output = repo.run(&["verify", "--no-cache", "--format", format], None);
+        let printed = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert_eq!(code(&output), 1, "{printed}");
+        for rule in ["helm-render", "image-policy", "secret-literal"] {
+            assert!(printed.contains(rule), "{format}: no {rule} in {printed}");
+        }
+        assert!(printed.contains("<redacted>"), "{format}: {printed}");
+        assert!(
+            !printed.contains(&token),
+            "{format} prints the token: {printed}"
+        );
+    }
+}

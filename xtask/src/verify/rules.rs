@@ -7,7 +7,7 @@
 
 mod component;
 mod drift;
-mod secrets;
+pub(crate) mod secrets;
 mod values;
 mod yaml;
 
@@ -123,6 +123,7 @@ impl Checker<'_> {
 /// Rules on one Application's rendered manifests (multi-document YAML from helm template).
 pub fn check_rendered(app: &Application, manifests: &str) -> Vec<Problem> {
     let mut problems = secrets::rendered(app, manifests);
+    problems.extend(secrets::rendered_literals(app, manifests));
     problems.sort();
     problems.dedup();
     problems
