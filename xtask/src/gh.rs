@@ -129,7 +129,10 @@ impl Gh {
                 host()
             );
         }
-        bail!("gh api {method} {path} failed (exit {status:?}): {detail}")
+        bail!(
+            "gh api {method} {path} failed (exit {status:?}): {detail}{}",
+            crate::git::dropped_connection_advice(detail)
+        )
     }
 }
 

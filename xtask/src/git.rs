@@ -18,10 +18,12 @@ fn git(sh: &Shell, args: &[&str]) -> Result<String> {
         .output()
         .context("running git: is it installed?")?;
     if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
         bail!(
-            "git {} failed: {}",
+            "git {} failed: {}{}",
             args.join(" "),
-            String::from_utf8_lossy(&output.stderr).trim()
+            stderr.trim(),
+            dropped_connection_advice(&stderr)
         );
     }
     Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
@@ -176,6 +178,12 @@ pub fn push_with_lease(
     );
     let refspec = format!("{commit}:refs/heads/{branch}");
     git(sh, &["push", "--quiet", "--no-verify", &lease, remote, &refspec]).with_context(|| {
+        if crate::interrupt::is_set() {
+            return format!(
+                "pushing {branch} to {remote} was interrupted; no pull request was created or updated. \
+                 The remote may or may not hold the new {branch} now: re-run the same command to finish (the lease keeps it safe)"
+            );
+        }
         format!(
             "pushing {branch} to {remote} was rejected; nothing else was changed (no pull request was created or updated). \
              Check your push rights and whether someone pushed to {branch} meanwhile, then re-run"
@@ -243,4 +251,21 @@ pub fn tracked_under(sh: &Shell, path: &str) -> Result<Vec<String>> {
         .collect();
     files.sort();
     Ok(files)
+}
+
+/// What to do when a network command died with the connection (git and gh print `EOF`, "the
+/// remote end hung up", "connection reset"); empty for any other failure.
+pub fn dropped_connection_advice(stderr: &str) -> &'static str {
+    let dropped = [
+        "EOF",
+        "hung up unexpectedly",
+        "Connection reset",
+        "connection reset",
+        "Connection timed out",
+        "early EOF",
+    ];
+    match dropped.iter().any(|d| stderr.contains(d)) {
+        true => " (the connection to the server dropped before it answered; nothing after the last completed step was changed: check the network or the server's status, then re-run the same command)",
+        false => "",
+    }
 }

@@ -65,7 +65,11 @@ fn main() {
     };
     let code = match run(cli) {
         Ok(()) => 0,
-        Err(err) => exit::report(&err),
+        Err(err) => {
+            let code = exit::report(&err);
+            // A run a signal stopped exits 128 + its number (interrupt.rs), whatever failed then.
+            interrupt::exit_code().unwrap_or(code)
+        }
     };
     std::process::exit(code);
 }

@@ -257,3 +257,56 @@ fn no_output_format_prints_a_secret_that_helm_or_a_rule_quotes() {
         );
     }
 }
+
+#[test]
+fn sigterm_stops_verify_like_ctrl_c_and_exits_143() {
+    let repo = Repo::committed();
+    for chart in ["common/raw-manifests", "helm-test-jobs"] {
+        repo.write(
+            &format!("sources/charts/foundation/{chart}/templates/zz-slow.yaml"),
+            "{{- range until 8000000 }}{{ end }}\n",
+        );
+    }
+    let child = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(["verify", "--no-cache"])
+        .current_dir(repo.path())
+        .env("AMEIDE_HELM", &repo.helm)
+        .env_remove("AMEIDE_CACHE_DIR")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    support::wait_for_helm_child(pid);
+    let sent = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    // A verify that ignores the signal is killed after a minute; the test then fails on it.
+    let watchdog = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_secs(60));
+        let _ = Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .status();
+    });
+    let out = child.wait_with_output().unwrap();
+    drop(watchdog);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(code(&out), 143, "{stderr}");
+    assert!(stderr.contains("interrupted before"), "{stderr}");
+    assert!(!stderr.contains("helm-render"), "{stderr}");
+    assert_eq!(
+        repo.git(&[
+            "status",
+            "--porcelain",
+            "--ignored",
+            "--untracked-files=all"
+        ])
+        .lines()
+        .filter(|l| !l.contains("zz-slow.yaml"))
+        .count(),
+        0,
+        "verify left files behind"
+    );
+}

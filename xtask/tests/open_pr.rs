@@ -462,6 +462,22 @@ fn a_component_already_on_main_is_refused() {
 }
 
 #[test]
+fn a_dropped_connection_says_what_happened_and_what_to_do() {
+    let world = World::new();
+    world
+        .server
+        .drop_next("POST", &format!("/repos/{OWNER}/{REPO}/pulls"));
+    let out = world.open_pr(&[]);
+    assert_eq!(code(&out), 1, "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("the connection to the server dropped") && stderr.contains("re-run"),
+        "{stderr}"
+    );
+    assert!(world.server.pulls().is_empty());
+}
+
+#[test]
 fn a_500_on_create_exits_1_and_the_re_run_ends_with_exactly_one_pull_request() {
     let world = World::new();
     world
@@ -642,6 +658,17 @@ fn invalid_input_never_reaches_the_server_or_the_remote() {
 
 #[test]
 fn an_interrupt_during_the_guardrails_pushes_nothing_and_removes_the_worktree() {
+    signal_during_the_guardrails("-INT", 130);
+}
+
+#[test]
+fn sigterm_during_the_guardrails_is_handled_like_an_interrupt() {
+    signal_during_the_guardrails("-TERM", 143);
+}
+
+/// Sends `signal` while the guardrails render: nothing is pushed, no PR is opened, no worktree or
+/// file is left, and the exit code is 128 + the signal's number.
+fn signal_during_the_guardrails(signal: &str, expected: i32) {
     let world = World::new();
     let seed = world.seed();
     for chart in ["common/raw-manifests", "helm-test-jobs"] {
@@ -673,12 +700,12 @@ fn an_interrupt_during_the_guardrails_pushes_nothing_and_removes_the_worktree() 
         .unwrap();
     wait_for_helm_child(child.id());
     assert!(Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args([signal, &child.id().to_string()])
         .status()
         .unwrap()
         .success());
     let out = child.wait_with_output().unwrap();
-    assert_eq!(code(&out), 1, "{}", text(&out));
+    assert_eq!(code(&out), expected, "{}", text(&out));
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("interrupted"),
         "{}",
