@@ -17,6 +17,7 @@ mod helm;
 mod interrupt;
 mod layout;
 mod primitive;
+mod repo_fs;
 mod scaffold;
 mod test_suite;
 mod tools;

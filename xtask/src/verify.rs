@@ -166,6 +166,21 @@ pub fn run(sh: &Shell, flags: &Flags) -> Result<()> {
         flags.format
     };
     let root = sh.current_dir();
+    // A symlink out of the repository or a loop: Argo CD takes nothing from it, and rendering
+    // would read through the link; nothing else is checked until it is gone.
+    let links = crate::repo_fs::problems(&root);
+    if links.iter().any(crate::repo_fs::is_fatal) {
+        let report = Report {
+            applications: NameList::default(),
+            appsets: 0,
+            rendered: 0,
+            problems: links,
+            changed: None,
+            shard: None,
+            stats: None,
+        };
+        return print_and_fail_on_problems(format, &report);
+    }
     let cache_dir = cache::dir(&root);
     // Git first: a missing base fails before any work.
     let changes = match flags.changed {
@@ -263,6 +278,7 @@ pub fn run(sh: &Shell, flags: &Flags) -> Result<()> {
         ..
     } = stream;
     problems.extend(untrusted_cache);
+    problems.extend(links);
     if whole_tree {
         problems.extend(discovery.problems);
         problems.extend(whole_tree_problems);
@@ -301,10 +317,15 @@ pub fn run(sh: &Shell, flags: &Flags) -> Result<()> {
         stats,
     };
 
+    print_and_fail_on_problems(format, &report)
+}
+
+/// Prints the report in `format` and fails once when it holds problems.
+fn print_and_fail_on_problems(format: Format, report: &Report) -> Result<()> {
     match format {
-        Format::Human => print!("{}", human(&report)),
-        Format::Github => print!("{}", github(&report)),
-        Format::Json => println!("{}", json(&report)),
+        Format::Human => print!("{}", human(report)),
+        Format::Github => print!("{}", github(report)),
+        Format::Json => println!("{}", json(report)),
     }
     if let (Some(stats), false) = (&report.stats, format == Format::Json) {
         eprintln!("{}", stats_line(stats, report.rendered));

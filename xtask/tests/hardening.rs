@@ -310,3 +310,90 @@ fn sigterm_stops_verify_like_ctrl_c_and_exits_143() {
         "verify left files behind"
     );
 }
+
+/// The problems of one rule in a report.
+fn of_rule<'r>(report: &'r Json, rule: &str) -> Vec<&'r Json> {
+    report["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["rule"] == rule)
+        .collect()
+}
+
+#[test]
+fn a_symlink_out_of_the_repository_fails_the_gate_naming_the_link_and_nothing_is_rendered() {
+    let repo = Repo::committed();
+    let outside = TempDir::new("verify-hardening-outside");
+    let secret = "bytes-from-outside-the-repository";
+    std::fs::write(
+        outside.path().join("creds.yaml"),
+        format!("note: {secret}\n"),
+    )
+    .unwrap();
+    let link = "sources/values/env/dev/platform/default-deny.yaml";
+    std::fs::create_dir_all(repo.path().join(link).parent().unwrap()).unwrap();
+    let _ = std::fs::remove_file(repo.path().join(link));
+    std::os::unix::fs::symlink(outside.path().join("creds.yaml"), repo.path().join(link)).unwrap();
+    let relative = "sources/charts/foundation/helm-test-jobs/files-out";
+    std::os::unix::fs::symlink("../../../../../elsewhere", repo.path().join(relative)).unwrap();
+
+    let output = repo.run(&["verify", "--json"], None);
+    assert_eq!(code(&output), 1);
+    let report: Json = serde_json::from_slice(&output.stdout).unwrap();
+    let found: Vec<&str> = of_rule(&report, "symlink-out-of-bounds")
+        .iter()
+        .map(|p| p["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(found, [relative, link], "{report:#}");
+    assert_eq!(report["rendered"], 0, "{report:#}");
+    let printed = String::from_utf8_lossy(&output.stdout);
+    assert!(!printed.contains(secret), "{printed}");
+}
+
+#[test]
+fn a_symlink_loop_in_a_chart_fails_promptly() {
+    let repo = Repo::committed();
+    let link = "sources/charts/foundation/helm-test-jobs/templates/loop";
+    std::os::unix::fs::symlink("..", repo.path().join(link)).unwrap();
+    std::os::unix::fs::symlink("self", repo.path().join("sources/self")).unwrap();
+    let started = std::time::Instant::now();
+    let output = repo.run(&["verify", "--json"], None);
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+    assert_eq!(code(&output), 1);
+    let report: Json = serde_json::from_slice(&output.stdout).unwrap();
+    let found: Vec<&str> = of_rule(&report, "symlink-loop")
+        .iter()
+        .map(|p| p["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(found, [link, "sources/self"], "{report:#}");
+}
+
+#[test]
+fn in_repo_links_are_followed_by_the_rules_and_submodules_are_refused() {
+    let repo = Repo::committed();
+    // A file outside the folders the rules walk, reached through a link inside them.
+    repo.write("docs/creds.yaml", "database:\n  password: hunter2-linked\n");
+    let link = "sources/values/env/dev/platform/default-deny.yaml";
+    std::fs::create_dir_all(repo.path().join(link).parent().unwrap()).unwrap();
+    let _ = std::fs::remove_file(repo.path().join(link));
+    std::os::unix::fs::symlink("../../../../../docs/creds.yaml", repo.path().join(link)).unwrap();
+    repo.write(
+        ".gitmodules",
+        "[submodule \"vendor\"]\n\tpath = vendor\n\turl = https://example.invalid/vendor.git\n",
+    );
+
+    let output = repo.run(&["verify", "--json", "--no-cache"], None);
+    assert_eq!(code(&output), 1);
+    let report: Json = serde_json::from_slice(&output.stdout).unwrap();
+    let secrets: Vec<&str> = of_rule(&report, "secret-literal")
+        .iter()
+        .map(|p| p["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(secrets, [link], "{report:#}");
+    let submodules = of_rule(&report, "submodule");
+    assert_eq!(submodules.len(), 1, "{report:#}");
+    assert_eq!(submodules[0]["path"], ".gitmodules");
+    assert!(report["rendered"].as_u64().unwrap() > 0, "{report:#}");
+    assert!(!String::from_utf8_lossy(&output.stdout).contains("hunter2-linked"));
+}

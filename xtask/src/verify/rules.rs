@@ -278,7 +278,9 @@ fn walk(root: &Path, dir: &str, out: &mut Vec<String>) {
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
         let path = format!("{dir}/{name}");
-        match entry.file_type() {
+        // Through symlinks, as helm and Argo CD read through them: verify refuses the ones that
+        // leave the repository or loop before the rules run (repo_fs.rs).
+        match std::fs::metadata(entry.path()) {
             Ok(t) if t.is_dir() => walk(root, &path, out),
             Ok(t) if t.is_file() => out.push(path),
             _ => {}
