@@ -397,3 +397,48 @@ fn in_repo_links_are_followed_by_the_rules_and_submodules_are_refused() {
     assert!(report["rendered"].as_u64().unwrap() > 0, "{report:#}");
     assert!(!String::from_utf8_lossy(&output.stdout).contains("hunter2-linked"));
 }
+
+#[test]
+fn a_megabyte_of_nested_block_scalars_is_bounded_and_reported() {
+    let repo = Repo::committed();
+    // Each level's block scalar holds every deeper one: read level by level without a budget,
+    // this file cost 655 MiB and 21 s.
+    let mut text = String::new();
+    let mut depth = 0;
+    while text.len() < 1_000_000 {
+        text.push_str(&format!("{}k{depth}: |\n", " ".repeat(2 * depth)));
+        depth += 1;
+    }
+    let path = "sources/values/_shared/platform/default-deny.yaml";
+    let original = std::fs::read_to_string(repo.path().join(path)).unwrap();
+    repo.write(
+        path,
+        &format!("{original}nested:\n  {}", text.replace('\n', "\n  ")),
+    );
+    let started = std::time::Instant::now();
+    let output = repo.run(&["verify", "--json", "--stats", "--no-cache"], None);
+    let elapsed = started.elapsed();
+    let report: Json = serde_json::from_slice(&output.stdout).unwrap();
+    let budget = of_rule(&report, "yaml-budget");
+    assert_eq!(budget.len(), 1, "{report:#}");
+    assert_eq!(budget[0]["path"], path);
+    let peak = report["peak_rss_kib"].as_u64().unwrap();
+    assert!(peak < 200 * 1024, "peak memory {peak} KiB");
+    assert!(elapsed < std::time::Duration::from_secs(60), "{elapsed:?}");
+}
+
+#[test]
+fn a_utf8_bom_that_helm_accepts_is_accepted() {
+    let repo = Repo::committed();
+    for path in [
+        "sources/values/_shared/platform/default-deny.yaml",
+        "environments/_shared/components/platform/network/default-deny/component.yaml",
+        "config/clusters/azure.yaml",
+    ] {
+        let text = std::fs::read_to_string(repo.path().join(path)).unwrap();
+        repo.write(path, &format!("\u{feff}{text}"));
+    }
+    let report = repo.verify(None);
+    assert_eq!(report["problems"], Json::Array(Vec::new()), "{report:#}");
+    assert!(report["rendered"].as_u64().unwrap() > 0, "{report:#}");
+}

@@ -22,7 +22,7 @@
 
 use serde_yaml::Value;
 
-use super::yaml::{parse_all, scan, Key};
+use super::yaml::{parse_all, scan, Key, NESTED_YAML_DEPTH};
 use super::{Application, Problem, SourceFile};
 
 const CREDENTIAL_SUFFIXES: [&str; 11] = [
@@ -63,24 +63,41 @@ pub fn literals(file: &SourceFile) -> Vec<Problem> {
             format!("`{key}` holds a literal credential value; secrets never live in Git: remove it and rotate it, then reference a Secret created outside Git (e.g. existingSecret: <name>, secretKeyRef, or a {{{{ }}}} / ${{...}} reference resolved at deploy time)"),
         ));
     };
+    let mut over_budget = false;
     match &file.docs {
         Some(Ok(docs)) => {
             let mut locate = Locator::new(&file.text);
             for doc in docs {
-                parsed(doc, &mut |key| report(locate.line(key), key));
+                parsed(doc, 0, &mut over_budget, &mut |key| {
+                    report(locate.line(key), key)
+                });
             }
         }
         // A file that does not parse fails `yaml-parse`; its keys are still read as text.
-        Some(Err(_)) => keyed(&file.text, 0, &mut report),
+        Some(Err(_)) => keyed(&file.text, 0, 0, &mut over_budget, &mut report),
         None => {}
     }
+    if over_budget {
+        problems.push(over_budget_problem(&file.path));
+    }
     problems
+}
+
+/// `yaml-budget`: YAML nested in block scalars deeper than verify reads. Each level is read
+/// again, so without a fixed budget a 1 MB file of nested block scalars cost 655 MiB and 21 s.
+fn over_budget_problem(path: &str) -> Problem {
+    Problem::new(
+        path,
+        0,
+        "yaml-budget",
+        format!("nests YAML in block scalars more than {NESTED_YAML_DEPTH} levels deep; verify reads that deep and no deeper (a fixed budget per file), so what is deeper is unchecked: flatten the nesting (no manifest needs more)"),
+    )
 }
 
 /// Calls `found(key)` for every credential key holding a literal in a parsed YAML value, in
 /// document order; a multi-line string that is YAML itself (a manifest in `manifests: - |`) is
 /// read too.
-fn parsed(value: &Value, found: &mut dyn FnMut(&str)) {
+fn parsed(value: &Value, depth: usize, over: &mut bool, found: &mut dyn FnMut(&str)) {
     match value {
         Value::Mapping(map) => {
             // Env entries: {name: DB_PASSWORD, value: hunter2}.
@@ -98,15 +115,20 @@ fn parsed(value: &Value, found: &mut dyn FnMut(&str)) {
                 if let Some(key) = key.filter(|k| credential_key(k) && literal_value(v, k)) {
                     found(key);
                 }
-                parsed(v, found);
+                parsed(v, depth, over, found);
             }
         }
-        Value::Sequence(items) => items.iter().for_each(|item| parsed(item, found)),
-        Value::Tagged(tagged) => parsed(&tagged.value, found),
+        Value::Sequence(items) => items
+            .iter()
+            .for_each(|item| parsed(item, depth, over, found)),
+        Value::Tagged(tagged) => parsed(&tagged.value, depth, over, found),
+        Value::String(text) if text.contains('\n') && depth >= NESTED_YAML_DEPTH => {
+            *over |= text.contains(':');
+        }
         Value::String(text) if text.contains('\n') => {
             for doc in parse_all(text).unwrap_or_default() {
                 if doc.is_mapping() || doc.is_sequence() {
-                    parsed(&doc, found);
+                    parsed(&doc, depth + 1, over, found);
                 }
             }
         }
@@ -135,7 +157,7 @@ struct Locator {
 impl Locator {
     fn new(text: &str) -> Locator {
         let mut keys = Vec::new();
-        collect_keys(text, 0, &mut keys);
+        collect_keys(text, 0, 0, &mut keys);
         keys.sort();
         let used = vec![false; keys.len()];
         let lines = text.lines().map(str::to_owned).collect();
@@ -155,7 +177,7 @@ impl Locator {
     }
 }
 
-fn collect_keys(text: &str, offset: usize, out: &mut Vec<(usize, String)>) {
+fn collect_keys(text: &str, offset: usize, depth: usize, out: &mut Vec<(usize, String)>) {
     let scanned = scan(text);
     out.extend(
         scanned
@@ -163,15 +185,24 @@ fn collect_keys(text: &str, offset: usize, out: &mut Vec<(usize, String)>) {
             .iter()
             .map(|k| (offset + k.line, k.name().to_owned())),
     );
+    if depth >= NESTED_YAML_DEPTH {
+        return;
+    }
     for block in &scanned.blocks {
-        collect_keys(&block.text, offset + block.first_line - 1, out);
+        collect_keys(&block.text, offset + block.first_line - 1, depth + 1, out);
     }
 }
 
 /// Calls `found(line, key)` for every credential key holding a literal, looking inside block
 /// scalars too; `offset` is the line of the text within the file, less one. The text fallback
 /// for a file that does not parse.
-fn keyed(text: &str, offset: usize, found: &mut dyn FnMut(usize, &str)) {
+fn keyed(
+    text: &str,
+    offset: usize,
+    depth: usize,
+    over: &mut bool,
+    found: &mut dyn FnMut(usize, &str),
+) {
     let scanned = scan(text);
     for key in &scanned.keys {
         if credential_key(key.name()) && literal(&key.value, key.name()) {
@@ -192,8 +223,18 @@ fn keyed(text: &str, offset: usize, found: &mut dyn FnMut(usize, &str)) {
             found(offset + value.line, variable);
         }
     }
+    if depth >= NESTED_YAML_DEPTH {
+        *over |= !scanned.blocks.is_empty();
+        return;
+    }
     for block in &scanned.blocks {
-        keyed(&block.text, offset + block.first_line - 1, found);
+        keyed(
+            &block.text,
+            offset + block.first_line - 1,
+            depth + 1,
+            over,
+            found,
+        );
     }
 }
 
@@ -571,7 +612,10 @@ pub fn rendered_literals(app: &Application, manifests: &str) -> Vec<Problem> {
             continue;
         }
         let mut what: Vec<String> = Vec::new();
-        parsed(&doc, &mut |key| what.push(format!("`{key}` as a literal")));
+        let mut over_budget = false;
+        parsed(&doc, 0, &mut over_budget, &mut |key| {
+            what.push(format!("`{key}` as a literal"))
+        });
         what.extend(
             document
                 .lines()
@@ -693,7 +737,9 @@ mod tests {
 
     fn text_lines(text: &str) -> Vec<(usize, String)> {
         let mut out = Vec::new();
-        keyed(text, 0, &mut |line, key| out.push((line, key.to_owned())));
+        keyed(text, 0, 0, &mut false, &mut |line, key| {
+            out.push((line, key.to_owned()))
+        });
         out
     }
 
