@@ -442,3 +442,63 @@ fn a_utf8_bom_that_helm_accepts_is_accepted() {
     assert_eq!(report["problems"], Json::Array(Vec::new()), "{report:#}");
     assert!(report["rendered"].as_u64().unwrap() > 0, "{report:#}");
 }
+
+#[test]
+fn unpinned_revisions_foreign_sources_the_default_project_and_a_plugin_mix_are_refused() {
+    let repo = Repo::committed();
+    let appset = "argocd/applicationsets/ameide.yaml";
+    let text = std::fs::read_to_string(repo.path().join(appset)).unwrap();
+    let text = text
+        .replace(
+            "          targetRevision: main\n          ref: values",
+            "          targetRevision: dev\n          ref: values",
+        )
+        .replace(
+            "          helm:\n            releaseName:",
+            "          plugin:\n            name: anything\n          helm:\n            releaseName:",
+        );
+    repo.write(appset, &text);
+    let default_deny =
+        "environments/_shared/components/platform/network/default-deny/component.yaml";
+    let text = std::fs::read_to_string(repo.path().join(default_deny)).unwrap();
+    repo.write(
+        default_deny,
+        &text
+            .replace("project: ameide", "project: default")
+            .replace("  version: main", "  version: unreviewed"),
+    );
+    let namespace_policy =
+        "environments/_shared/components/foundation/namespace-policy/component.yaml";
+    let text = std::fs::read_to_string(repo.path().join(namespace_policy)).unwrap();
+    repo.write(
+        namespace_policy,
+        &text.replace(
+            "  repoURL: https://github.com/ameideio/ameide-gitops.git",
+            "  repoURL: https://github.com/attacker/charts.git",
+        ),
+    );
+
+    let report = repo.verify(None);
+    let pinned: Vec<(String, String)> = of_rule(&report, "source-pinned")
+        .iter()
+        .map(|p| {
+            (
+                p["path"].as_str().unwrap().to_owned(),
+                p["message"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let has =
+        |path: &str, needle: &str| pinned.iter().any(|(p, m)| p == path && m.contains(needle));
+    assert!(
+        has(appset, "`$values` source's targetRevision is \"dev\""),
+        "{pinned:#?}"
+    );
+    assert!(has(appset, "both plugin: and helm:"), "{pinned:#?}");
+    assert!(has(default_deny, "project \"default\""), "{pinned:#?}");
+    assert!(
+        has(default_deny, "targetRevision) is \"unreviewed\""),
+        "{pinned:#?}"
+    );
+    assert!(has(namespace_policy, "attacker/charts.git"), "{pinned:#?}");
+}

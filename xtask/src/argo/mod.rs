@@ -26,6 +26,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use xshell::Shell;
 
+pub(crate) use application::same_repo;
 pub use application::Application;
 
 use crate::layout;

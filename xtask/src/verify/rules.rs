@@ -7,6 +7,7 @@
 
 mod component;
 mod drift;
+mod pinned;
 pub(crate) mod secrets;
 mod values;
 mod yaml;
@@ -64,6 +65,7 @@ pub fn with_checker<R>(
         problems.extend(yaml::check(&file));
         problems.extend(component::check(root, &file, &mut components));
         problems.extend(secrets::literals(&file));
+        problems.extend(pinned::generators(&file));
         steps.add(&file);
         if looked_up_later(&file.path) {
             index.paths.push(&file.path);
@@ -93,7 +95,7 @@ pub struct Checker<'t> {
     problems: Vec<Problem>,
     /// Per file of the index: whether an Application reads it (for `orphan-values`).
     read: Vec<bool>,
-    /// `image-policy` findings with their Application, grouped once at the end.
+    /// `image-policy` and `source-pinned` findings with their Application, grouped once at the end.
     image: Vec<(Problem, String)>,
 }
 
@@ -105,6 +107,7 @@ impl Checker<'_> {
             .extend(component::rollout_phases(root, &self.steps, apps));
         values::mark_read(self.index, apps, &mut self.read);
         self.image.extend(values::image_policy_found(root, apps));
+        self.image.extend(pinned::applications(root, apps));
     }
 
     fn finish(mut self) -> Vec<Problem> {
