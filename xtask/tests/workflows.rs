@@ -244,29 +244,34 @@ fn the_scaffold_job_is_one_xtask_call_fed_through_env() {
 
 #[test]
 fn the_xtask_is_compiled_in_a_job_that_holds_no_write_token_and_no_secret() {
-    let wf = workflow(SCAFFOLD);
-    let build = &wf["jobs"]["build"];
-    assert_eq!(
-        build["permissions"],
-        serde_yaml::from_str::<Value>("{contents: read}").unwrap()
-    );
-    let text = serde_yaml::to_string(build).unwrap();
-    for forbidden in ["secrets.", "github.token", "environment"] {
+    for (path, writer) in [(SCAFFOLD, "scaffold"), (LIFECYCLE, "lifecycle")] {
+        let wf = workflow(path);
+        let build = &wf["jobs"]["build"];
+        assert_eq!(
+            build["permissions"],
+            serde_yaml::from_str::<Value>("{contents: read}").unwrap(),
+            "{path}"
+        );
+        let text = serde_yaml::to_string(build).unwrap();
+        for forbidden in ["secrets.", "github.token", "environment"] {
+            assert!(
+                !text.contains(forbidden),
+                "{path}: {forbidden} in the build job: {text}"
+            );
+        }
         assert!(
-            !text.contains(forbidden),
-            "{forbidden} in the build job: {text}"
+            text.contains("cargo build --locked --package xtask"),
+            "{path}: {text}"
+        );
+        let job = &wf["jobs"][writer];
+        assert_eq!(job["needs"].as_str(), Some("build"), "{path}");
+        assert_eq!(job["environment"].as_str(), Some("scaffold"), "{path}");
+        let written = serde_yaml::to_string(job).unwrap();
+        assert!(
+            !written.contains("cargo "),
+            "{path}: the write job compiles: {written}"
         );
     }
-    assert!(
-        text.contains("cargo build --locked --package xtask"),
-        "{text}"
-    );
-    assert_eq!(wf["jobs"]["scaffold"]["needs"].as_str(), Some("build"));
-    let scaffold = serde_yaml::to_string(&wf["jobs"]["scaffold"]).unwrap();
-    assert!(
-        !scaffold.contains("cargo "),
-        "the write job compiles: {scaffold}"
-    );
 }
 
 #[test]
