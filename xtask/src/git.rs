@@ -178,6 +178,11 @@ pub fn push_with_lease(
     );
     let refspec = format!("{commit}:refs/heads/{branch}");
     git(sh, &["push", "--quiet", "--no-verify", &lease, remote, &refspec]).with_context(|| {
+        // Ctrl-C reaches git and this process at once; the handler's thread may record it just
+        // after git, killed by it, has exited.
+        if !crate::interrupt::is_set() {
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
         if crate::interrupt::is_set() {
             return format!(
                 "pushing {branch} to {remote} was interrupted; no pull request was created or updated. \
