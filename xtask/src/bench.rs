@@ -94,6 +94,8 @@ struct Measured {
     warm_hits: u64,
     changed: Duration,
     changed_rendered: u64,
+    preview: Duration,
+    preview_applications: usize,
     cold_rss_kib: u64,
     warm_rss_kib: u64,
     cold_seconds: Json,
@@ -183,6 +185,9 @@ fn measure(
         &["verify", "--json", "--stats", "--changed", "--base", "HEAD"],
     )?;
 
+    say("preview --base HEAD after the same edit");
+    let (preview, preview_applications) = run_preview(exe, helm, &dir)?;
+
     say(&format!(
         "scaffold-primitive --dry-run, {SCAFFOLD_RUNS} times"
     ));
@@ -214,6 +219,8 @@ fn measure(
         warm_hits: number(&warm_report, "cache_hits"),
         changed,
         changed_rendered: number(&changed_report, "rendered"),
+        preview,
+        preview_applications,
         cold_rss_kib: number(&cold_report, "peak_rss_kib"),
         warm_rss_kib: number(&warm_report, "peak_rss_kib"),
         cold_seconds: cold_report["seconds"].clone(),
@@ -245,6 +252,25 @@ fn run_verify(exe: &Path, helm: &Path, dir: &Path, args: &[&str]) -> Result<(Dur
         );
     }
     Ok((took, report))
+}
+
+/// Runs the built `preview --base HEAD --format json` in `dir`: its wall time and how many
+/// Applications it reports changed.
+fn run_preview(exe: &Path, helm: &Path, dir: &Path) -> Result<(Duration, usize)> {
+    let started = Instant::now();
+    let output = xtask(exe, helm, dir)
+        .args(["preview", "--base", "HEAD", "--format", "json"])
+        .output()?;
+    let took = started.elapsed();
+    if !output.status.success() {
+        bail!(
+            "preview failed on the synthetic repository: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let report: Json = serde_json::from_slice(&output.stdout).context("preview printed no JSON")?;
+    let applications = report["applications"].as_array().map_or(0, Vec::len);
+    Ok((took, applications))
 }
 
 /// Runs the scaffolder's dry run in `dir`: its wall time as it reports it, its renders' wall time,
@@ -431,6 +457,13 @@ impl Measured {
                 phases(&self.changed_seconds)
             ),
             self.changed,
+        ));
+        out.push_str(&row(
+            format!(
+                "preview `--base HEAD` after the same change ({} Applications changed)",
+                self.preview_applications
+            ),
+            self.preview,
         ));
         out.push_str(&format!(
             "| peak memory of verify (VmHWM): cold {} KiB, warm {} KiB | | |\n",

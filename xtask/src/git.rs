@@ -274,3 +274,50 @@ pub fn dropped_connection_advice(stderr: &str) -> &'static str {
         false => "",
     }
 }
+
+/// The bytes of each of `paths` (repository paths) at `rev`, `None` where `rev` has no such
+/// file; in one `git cat-file --batch`, however many paths.
+pub fn files_at(sh: &Shell, rev: &str, paths: &[String]) -> Result<Vec<Option<Vec<u8>>>> {
+    let request: String = paths.iter().map(|p| format!("{rev}:{p}\n")).collect();
+    let output = cmd!(sh, "git cat-file --batch")
+        .quiet()
+        .ignore_status()
+        .stdin(request)
+        .output()
+        .context("running git cat-file")?;
+    if !output.status.success() {
+        bail!(
+            "git cat-file --batch failed: {}",
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+    }
+    // Per path: "<oid> <type> <size>\n<content>\n", or "<object> missing\n".
+    let mut rest = output.stdout.as_slice();
+    let mut files = Vec::with_capacity(paths.len());
+    for path in paths {
+        let newline = rest
+            .iter()
+            .position(|&b| b == b'\n')
+            .with_context(|| format!("git cat-file said nothing about {path}"))?;
+        let header = String::from_utf8_lossy(&rest[..newline]).into_owned();
+        rest = &rest[newline + 1..];
+        let fields: Vec<&str> = header.split(' ').collect();
+        match fields.as_slice() {
+            [_, "blob", size] => {
+                let size: usize = size.parse().context("a blob size")?;
+                let content = rest.get(..size).context("a truncated blob")?;
+                files.push(Some(content.to_vec()));
+                rest = rest.get(size + 1..).unwrap_or_default();
+            }
+            // Missing, or a folder (a submodule, a tree): no file there.
+            [.., "missing"] | [_, _] => files.push(None),
+            [_, _, size] => {
+                let size: usize = size.parse().context("an object size")?;
+                files.push(None);
+                rest = rest.get(size + 1..).unwrap_or_default();
+            }
+            _ => bail!("git cat-file: unexpected header {header:?} for {path}"),
+        }
+    }
+    Ok(files)
+}

@@ -17,6 +17,7 @@ mod helm;
 mod interrupt;
 mod layout;
 mod lifecycle;
+mod preview;
 mod primitive;
 mod repo_fs;
 mod scaffold;
@@ -60,6 +61,8 @@ enum Command {
     Verify(verify::Flags),
     /// List the Applications the ApplicationSets will generate.
     Apps(apps::Flags),
+    /// What this change does in the cluster: Applications and objects added, removed, changed.
+    Preview(preview::Flags),
     /// Lint the GitHub workflows with actionlint and zizmor (pinned).
     LintWorkflows(workflows::Flags),
     /// Run the whole test suite with pinned tools.
@@ -100,6 +103,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::UpgradeWiring(flags) => lifecycle::run(&sh, &*flags),
         Command::Verify(flags) => verify::run(&sh, &flags),
         Command::Apps(flags) => apps::run(&sh, &flags),
+        Command::Preview(flags) => preview::run(&sh, &flags),
         Command::LintWorkflows(flags) => workflows::run(&sh, &flags),
         Command::Test(flags) => test_suite::run(&sh, &flags),
         Command::Tools(flags) => tools::run(&sh, &flags),

@@ -277,6 +277,8 @@ fn the_first_run_creates_the_branch_and_the_pull_request_and_leaves_the_checkout
         "- `sources/values/env/dev/apps/domain-orders-v0.yaml` (created)",
         "helm template dev-domain-orders-v0-smoke (enabled simulated): **passed**",
         "- `production-domain-orders-v0-smoke`",
+        // From the preview: what each new Application creates.
+        "- `staging-domain-orders-v0`: `v1/ConfigMap ameide-staging/domain-orders-v0-disabled`",
     ] {
         assert!(pulls[0].body.contains(needle), "PR body lacks {needle:?}:\n{}", pulls[0].body);
     }

@@ -13,6 +13,7 @@ use support::{repo_root, tool, TempDir};
 const SCAFFOLD: &str = ".github/workflows/scaffold-primitive-gitops.yaml";
 const VERIFY: &str = ".github/workflows/verify.yaml";
 const LIFECYCLE: &str = ".github/workflows/primitive-lifecycle-gitops.yaml";
+const PREVIEW_COMMENT: &str = ".github/workflows/preview-comment.yaml";
 
 fn workflow(path: &str) -> Value {
     let text = std::fs::read_to_string(repo_root().join(path)).unwrap();
@@ -44,7 +45,7 @@ fn the_workflows_are_lint_clean() {
     let out = lint(repo_root());
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(
-        text(&out).contains("workflows clean: actionlint and zizmor found nothing in 3 files"),
+        text(&out).contains("workflows clean: actionlint and zizmor found nothing in 4 files"),
         "{}",
         text(&out)
     );
@@ -133,7 +134,7 @@ fn the_scaffold_workflow_takes_exactly_the_documented_inputs() {
 
 #[test]
 fn least_privilege_and_pinned_actions_everywhere() {
-    for path in [SCAFFOLD, VERIFY, LIFECYCLE] {
+    for path in [SCAFFOLD, VERIFY, LIFECYCLE, PREVIEW_COMMENT] {
         let wf = workflow(path);
         assert_eq!(
             wf["permissions"],
@@ -313,5 +314,58 @@ fn codeowners_guard_the_gate_and_what_argo_cd_reads() {
     assert!(
         readme.contains("require review from Code Owners"),
         "README.md must name the branch protection CODEOWNERS relies on"
+    );
+}
+
+#[test]
+fn the_preview_goes_to_the_summary_and_an_artifact_and_the_comment_runs_no_pull_request_code() {
+    let verify = workflow(VERIFY);
+    let steps = verify["jobs"]["verify"]["steps"].as_sequence().unwrap();
+    let preview = steps
+        .iter()
+        .find(|s| {
+            s["run"]
+                .as_str()
+                .is_some_and(|r| r.contains("cargo xtask preview"))
+        })
+        .expect("a preview step");
+    let script = preview["run"].as_str().unwrap();
+    assert!(script.contains("GITHUB_STEP_SUMMARY"), "{script}");
+    assert!(script.contains("--base \"origin/$BASE_REF\""), "{script}");
+    let upload = steps
+        .iter()
+        .find(|s| {
+            s["uses"]
+                .as_str()
+                .is_some_and(|u| u.starts_with("actions/upload-artifact@"))
+        })
+        .expect("an upload of the preview");
+    assert_eq!(upload["with"]["name"].as_str(), Some("preview"));
+
+    let comment = workflow(PREVIEW_COMMENT);
+    assert_eq!(
+        comment["on"]["workflow_run"],
+        serde_yaml::from_str::<Value>("{workflows: [Verify], types: [completed]}").unwrap()
+    );
+    let job = &comment["jobs"]["comment"];
+    assert_eq!(
+        job["permissions"],
+        serde_yaml::from_str::<Value>("{actions: read, pull-requests: write}").unwrap()
+    );
+    let text = std::fs::read_to_string(repo_root().join(PREVIEW_COMMENT)).unwrap();
+    for never in ["actions/checkout", "cargo ", "git clone", "head_sha"] {
+        assert!(
+            !text.contains(never),
+            "the comment workflow must not use {never}"
+        );
+    }
+    let script = job["steps"][0]["run"].as_str().unwrap();
+    assert!(
+        script.contains("--method PATCH"),
+        "edits the one comment in place: {script}"
+    );
+    assert!(
+        script.contains("<!-- ameide-gitops-preview -->"),
+        "{script}"
     );
 }

@@ -28,6 +28,7 @@ use xshell::Shell;
 
 pub(crate) use application::same_repo;
 pub use application::Application;
+pub use template::RESOURCES_FINALIZER;
 
 use crate::layout;
 use crate::verify::cache::Cache;

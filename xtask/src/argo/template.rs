@@ -14,7 +14,7 @@ use crate::verify::problem::Problem;
 const API_VERSION: &str = "argoproj.io/v1alpha1";
 /// Added by the ApplicationSet controller unless `preserveResourcesOnDeletion` (Argo CD's
 /// `RenderTemplateParams`).
-const RESOURCES_FINALIZER: &str = "resources-finalizer.argocd.argoproj.io";
+pub const RESOURCES_FINALIZER: &str = "resources-finalizer.argocd.argoproj.io";
 
 /// A string field of the template: where it is, for the messages and to put the result back.
 #[derive(Clone, Debug)]

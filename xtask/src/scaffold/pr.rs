@@ -228,6 +228,7 @@ pub fn propose(
 
     crate::interrupt::check("committing")?;
     let commit = git::commit(&wt_sh, &changed, &commit_message(proposal, &outcome))?;
+    let preview = crate::preview::pipeline::make(&wt_sh, &helm, worktree.path(), &base)?;
     let same_content = match &existing {
         Some(tip) => {
             git::tree_of(sh, tip)? == git::tree_of(&wt_sh, &commit)?
@@ -244,7 +245,8 @@ pub fn propose(
     };
     drop(worktree);
 
-    let body = pr_body(proposal, &outcome);
+    let mut body = pr_body(proposal, &outcome);
+    body.push_str(&crate::preview::markdown::created(&preview));
     // Once the branch is pushed, finishing the pull request is the consistent state.
     let (pr_operation, number, url) =
         upsert_pull(sh, &gh, &repo, &branch, &flags.base, &proposal.title, &body)?;

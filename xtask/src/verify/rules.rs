@@ -27,7 +27,7 @@ pub use values::effective_values;
 
 /// The folders whose files the rules read. Chart templates and chart `files/` are Go templates,
 /// not YAML, so only the secret patterns look at them.
-const TREE_DIRS: [&str; 4] = ["argocd", "config", "environments", "sources"];
+pub(crate) const TREE_DIRS: [&str; 4] = ["argocd", "config", "environments", "sources"];
 
 /// Whole-tree rules (cheap; always run everywhere), on the tree and `apps` at once.
 #[cfg(test)]

@@ -245,7 +245,7 @@ fn normalized(key: &str) -> String {
         .to_ascii_lowercase()
 }
 
-fn credential_key(key: &str) -> bool {
+pub(crate) fn credential_key(key: &str) -> bool {
     let plain = !key.is_empty()
         && key
             .chars()
@@ -294,7 +294,7 @@ fn reference(v: &str) -> bool {
 }
 
 /// Whether a value as written is a literal credential rather than nothing or a reference.
-fn literal(value: &str, key: &str) -> bool {
+pub(crate) fn literal(value: &str, key: &str) -> bool {
     let raw = value.trim();
     if raw.starts_with(['&', '!']) {
         // An anchor or a tag, then the value.
@@ -323,7 +323,7 @@ fn literal(value: &str, key: &str) -> bool {
 }
 
 /// The well-known secret shapes a line holds, by kind.
-fn token_kinds(line: &str) -> Vec<&'static str> {
+pub(crate) fn token_kinds(line: &str) -> Vec<&'static str> {
     let mut kinds: Vec<&'static str> = shapes(line).into_iter().map(|s| s.kind).collect();
     kinds.dedup();
     kinds
