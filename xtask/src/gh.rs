@@ -198,7 +198,10 @@ impl Gh {
                 host()
             ),
             Some(GH_CANCELLED) => bail!("gh api {method} {path} was cancelled: {detail}"),
-            _ => bail!("gh api {method} {path} failed (gh exit {status:?}): {detail}"),
+            _ => bail!(
+                "gh api {method} {path} failed (gh exit {status:?}): {detail}{}",
+                crate::git::dropped_connection_advice(detail)
+            ),
         }
     }
 }

@@ -18,10 +18,12 @@ fn git(sh: &Shell, args: &[&str]) -> Result<String> {
         .output()
         .context("running git: is it installed?")?;
     if !output.status.success() {
+        let stderr = String::from_utf8_lossy(&output.stderr);
         bail!(
-            "git {} failed: {}",
+            "git {} failed: {}{}",
             args.join(" "),
-            String::from_utf8_lossy(&output.stderr).trim()
+            stderr.trim(),
+            dropped_connection_advice(&stderr)
         );
     }
     Ok(String::from_utf8_lossy(&output.stdout).trim().to_owned())
@@ -176,6 +178,17 @@ pub fn push_with_lease(
     );
     let refspec = format!("{commit}:refs/heads/{branch}");
     git(sh, &["push", "--quiet", "--no-verify", &lease, remote, &refspec]).with_context(|| {
+        // Ctrl-C reaches git and this process at once; the handler's thread may record it just
+        // after git, killed by it, has exited.
+        if !crate::interrupt::is_set() {
+            std::thread::sleep(std::time::Duration::from_millis(200));
+        }
+        if crate::interrupt::is_set() {
+            return format!(
+                "pushing {branch} to {remote} was interrupted; no pull request was created or updated. \
+                 The remote may or may not hold the new {branch} now: re-run the same command to finish (the lease keeps it safe)"
+            );
+        }
         format!(
             "pushing {branch} to {remote} was rejected; nothing else was changed (no pull request was created or updated). \
              Check your push rights and whether someone pushed to {branch} meanwhile, then re-run"
@@ -240,6 +253,40 @@ pub fn tracked_files(sh: &Shell, paths: &[&str]) -> Result<Vec<String>> {
 pub fn init_with_everything(sh: &Shell, message: &str) -> Result<String> {
     git(sh, &["init", "--quiet", "--initial-branch=main"])?;
     commit(sh, &[".".to_owned()], message)
+}
+
+/// Whether the current directory is inside a Git working tree.
+pub fn is_work_tree(sh: &Shell) -> bool {
+    git(sh, &["rev-parse", "--is-inside-work-tree"]).is_ok_and(|out| out == "true")
+}
+
+/// The files Git tracks under `path` (relative to the current directory), sorted.
+pub fn tracked_under(sh: &Shell, path: &str) -> Result<Vec<String>> {
+    let out = git(sh, &["ls-files", "-z", "--cached", "--", path])?;
+    let mut files: Vec<String> = out
+        .split('\0')
+        .filter(|p| !p.is_empty())
+        .map(str::to_owned)
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+/// What to do when a network command died with the connection (git and gh print `EOF`, "the
+/// remote end hung up", "connection reset"); empty for any other failure.
+pub fn dropped_connection_advice(stderr: &str) -> &'static str {
+    let dropped = [
+        "EOF",
+        "hung up unexpectedly",
+        "Connection reset",
+        "connection reset",
+        "Connection timed out",
+        "early EOF",
+    ];
+    match dropped.iter().any(|d| stderr.contains(d)) {
+        true => " (the connection to the server dropped before it answered; nothing after the last completed step was changed: check the network or the server's status, then re-run the same command)",
+        false => "",
+    }
 }
 
 /// The bytes of each of `paths` (repository paths) at `rev`, `None` where `rev` has no such

@@ -57,7 +57,11 @@ pub fn template(sh: &Shell, helm: &Path, render: &Render) -> Result<String> {
     if !output.status.success() {
         return Err(Failed {
             release: release.clone(),
-            stderr: String::from_utf8_lossy(&output.stderr).trim().to_owned(),
+            // helm quotes values in its errors (`fail`, `required`, a bad YAML line): never print
+            // a credential it quotes.
+            stderr: crate::verify::rules::secrets::redact(
+                String::from_utf8_lossy(&output.stderr).trim(),
+            ),
         }
         .into());
     }

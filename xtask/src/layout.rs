@@ -5,6 +5,9 @@
 
 /// The URL of this repository, as component files and the ApplicationSet name it.
 pub const REPO_URL: &str = "https://github.com/ameideio/ameide-gitops.git";
+/// The branch Argo CD tracks: every generator revision and source targetRevision names it
+/// (`source-pinned`, docs/repository.md).
+pub const TRACKED_BRANCH: &str = "main";
 pub const APPSETS_DIR: &str = "argocd/applicationsets";
 pub const APPSET: &str = "argocd/applicationsets/ameide.yaml";
 pub const COMPONENTS_DIR: &str = "environments/_shared/components";

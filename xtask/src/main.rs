@@ -22,6 +22,7 @@ mod lifecycle;
 mod pool;
 mod preview;
 mod primitive;
+mod repo_fs;
 mod scaffold;
 mod scratch;
 mod test_suite;
@@ -95,7 +96,9 @@ fn main() {
             if !wants_json && running_in_actions() && !exit::is_silenced(&err) {
                 println!("{}", annotation(&err));
             }
-            exit::report(&err)
+            let code = exit::report(&err);
+            // A run a signal stopped exits 128 + its number (interrupt.rs), whatever failed then.
+            interrupt::exit_code().unwrap_or(code)
         }
         Err(panic) if exit::is_closed_pipe(exit::panic_message(&*panic)) => exit::CLOSED_PIPE,
         Err(panic) => std::panic::resume_unwind(panic),

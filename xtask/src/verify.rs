@@ -167,6 +167,21 @@ pub fn run(sh: &Shell, flags: &Flags) -> Result<()> {
         flags.format
     };
     let root = sh.current_dir();
+    // A symlink out of the repository or a loop: Argo CD takes nothing from it, and rendering
+    // would read through the link; nothing else is checked until it is gone.
+    let links = crate::repo_fs::problems(&root);
+    if links.iter().any(crate::repo_fs::is_fatal) {
+        let report = Report {
+            applications: NameList::default(),
+            appsets: 0,
+            rendered: 0,
+            problems: links,
+            changed: None,
+            shard: None,
+            stats: None,
+        };
+        return print_and_fail_on_problems(format, &report);
+    }
     let cache_dir = cache::dir(&root);
     // Git first: a missing base fails before any work.
     let changes = match flags.changed {
@@ -178,7 +193,11 @@ pub fn run(sh: &Shell, flags: &Flags) -> Result<()> {
         false => None,
     };
     let helm = tools::helm(sh)?;
-    let cache = match flags.no_cache {
+    let untrusted_cache = match flags.no_cache {
+        true => None,
+        false => cache::untrusted(sh, &root, &cache_dir),
+    };
+    let cache = match flags.no_cache || untrusted_cache.is_some() {
         true => None,
         false => Some(cache::Cache::open(cache_dir, &helm::version(sh, &helm)?)),
     };
@@ -259,6 +278,8 @@ pub fn run(sh: &Shell, flags: &Flags) -> Result<()> {
         renders: renders_time,
         ..
     } = stream;
+    problems.extend(untrusted_cache);
+    problems.extend(links);
     if whole_tree {
         problems.extend(discovery.problems);
         problems.extend(whole_tree_problems);
@@ -306,10 +327,16 @@ pub fn run(sh: &Shell, flags: &Flags) -> Result<()> {
             total,
         },
     );
+
+    print_and_fail_on_problems(format, &report)
+}
+
+/// Prints the report in `format` and fails once when it holds problems.
+fn print_and_fail_on_problems(format: Format, report: &Report) -> Result<()> {
     match format {
-        Format::Human => print!("{}", human(&report)),
-        Format::Github => print!("{}", github(&report)),
-        Format::Json => println!("{}", json(&report)),
+        Format::Human => print!("{}", human(report)),
+        Format::Github => print!("{}", github(report)),
+        Format::Json => println!("{}", json(report)),
     }
     if let (Some(stats), false) = (&report.stats, format == Format::Json) {
         eprintln!("{}", stats_line(stats, report.rendered));

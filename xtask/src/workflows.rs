@@ -35,11 +35,15 @@ pub fn run(sh: &Shell, _flags: &Flags) -> Result<()> {
         failed.push("actionlint");
     }
     // --offline: the audits that need the GitHub API cannot run here, and must not need a token.
-    eprintln!("zizmor --offline {WORKFLOWS_DIR}");
-    if cmd!(sh, "{zizmor} --offline --no-progress {WORKFLOWS_DIR}")
-        .quiet()
-        .run()
-        .is_err()
+    // The auditor persona: every finding, informational ones too (docs/threat-model.md).
+    eprintln!("zizmor --offline --persona auditor {WORKFLOWS_DIR}");
+    if cmd!(
+        sh,
+        "{zizmor} --offline --persona auditor --no-progress {WORKFLOWS_DIR}"
+    )
+    .quiet()
+    .run()
+    .is_err()
     {
         failed.push("zizmor");
     }

@@ -464,6 +464,22 @@ fn a_component_already_on_main_is_refused() {
 }
 
 #[test]
+fn a_dropped_connection_says_what_happened_and_what_to_do() {
+    let world = World::new();
+    world
+        .server
+        .drop_next("POST", &format!("/repos/{OWNER}/{REPO}/pulls"));
+    let out = world.open_pr(&[]);
+    assert_eq!(code(&out), 1, "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("the connection to the server dropped") && stderr.contains("re-run"),
+        "{stderr}"
+    );
+    assert!(world.server.pulls().is_empty());
+}
+
+#[test]
 fn a_500_on_create_exits_1_and_the_re_run_ends_with_exactly_one_pull_request() {
     let world = World::new();
     world
@@ -648,6 +664,68 @@ fn invalid_input_never_reaches_the_server_or_the_remote() {
 
 #[test]
 fn an_interrupt_during_the_guardrails_pushes_nothing_and_removes_the_worktree() {
+    signal_during_the_guardrails("-INT", 130);
+}
+
+#[test]
+fn sigterm_during_the_guardrails_is_handled_like_an_interrupt() {
+    signal_during_the_guardrails("-TERM", 143);
+}
+
+#[test]
+fn ctrl_c_during_the_push_says_it_was_interrupted_not_rejected() {
+    use std::os::unix::process::CommandExt as _;
+    let world = World::new();
+    // The remote holds the push open, so that Ctrl-C lands while git pushes.
+    let hook = world.remote().join("hooks/pre-receive");
+    std::fs::write(&hook, "#!/bin/sh\nexec sleep 37\n").unwrap();
+    std::fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let config = world.root().join("gh-config");
+    std::fs::create_dir_all(&config).unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .arg("scaffold-primitive")
+        .args(ORDERS)
+        .args(["--open-pr", "--repo", "ameideio/ameide-gitops"])
+        .current_dir(world.checkout())
+        .env("AMEIDE_HELM", tool("helm3"))
+        .env("AMEIDE_GH", tool("gh"))
+        .envs(isolated_git_env())
+        .envs(world.server.gh_env(&config))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        // Its own process group, as a terminal's foreground job: Ctrl-C reaches git too.
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let holding = || {
+        std::fs::read_dir("/proc").unwrap().flatten().any(|entry| {
+            std::fs::read(entry.path().join("cmdline")).is_ok_and(|c| c == b"sleep\x0037\x00")
+        })
+    };
+    while !holding() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the push never reached the hook"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(Command::new("kill")
+        .args(["-INT", "--", &format!("-{}", child.id())])
+        .status()
+        .unwrap()
+        .success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(code(&out), 130, "{}", text(&out));
+    assert!(stderr.contains("was interrupted"), "{stderr}");
+    assert!(!stderr.contains("rejected"), "{stderr}");
+    assert_eq!(world.pull_creates(), 0);
+}
+
+/// Sends `signal` while the guardrails render: nothing is pushed, no PR is opened, no worktree or
+/// file is left, and the exit code is 128 + the signal's number.
+fn signal_during_the_guardrails(signal: &str, expected: i32) {
     let world = World::new();
     let seed = world.seed();
     for chart in ["common/raw-manifests", "helm-test-jobs"] {
@@ -679,12 +757,12 @@ fn an_interrupt_during_the_guardrails_pushes_nothing_and_removes_the_worktree() 
         .unwrap();
     wait_for_helm_child(child.id());
     assert!(Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args([signal, &child.id().to_string()])
         .status()
         .unwrap()
         .success());
     let out = child.wait_with_output().unwrap();
-    assert_eq!(code(&out), 1, "{}", text(&out));
+    assert_eq!(code(&out), expected, "{}", text(&out));
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("interrupted"),
         "{}",

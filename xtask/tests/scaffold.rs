@@ -787,7 +787,7 @@ fn an_interrupt_during_the_renders_leaves_the_tree_as_it_was() {
         .unwrap();
     assert!(killed.success());
     let out = child.wait_with_output().unwrap();
-    assert_eq!(code(&out), 1, "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(code(&out), 130, "{}{}", stdout(&out), stderr(&out));
     assert!(
         stderr(&out).contains("interrupted before writing the files; nothing was changed"),
         "{}",

@@ -864,7 +864,7 @@ fn an_interrupt_during_the_renders_stops_verify_promptly() {
     let out = child.wait_with_output().unwrap();
     drop(watchdog);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(code(&out), 1, "{stderr}");
+    assert_eq!(code(&out), 130, "{stderr}");
     assert!(stderr.contains("interrupted before"), "{stderr}");
     assert!(
         !stderr.contains("helm-render"),

@@ -194,14 +194,30 @@ fn the_scaffold_job_is_one_xtask_call_fed_through_env() {
     let steps = wf["jobs"]["scaffold"]["steps"].as_sequence().unwrap();
     let runs: Vec<&Value> = steps
         .iter()
-        .filter(|s| s["run"].as_str().is_some_and(|r| r.contains("cargo xtask")))
+        .filter(|s| {
+            s["run"]
+                .as_str()
+                .is_some_and(|r| r.contains("scaffold-primitive"))
+        })
         .collect();
     assert_eq!(runs.len(), 1);
     let step = runs[0];
     let script = step["run"].as_str().unwrap();
     assert!(
-        script.contains("cargo xtask scaffold-primitive \"${args[@]}\" --open-pr"),
+        script.contains("\"$XTASK_DIR/xtask\" scaffold-primitive \"${args[@]}\" --open-pr"),
         "{script}"
+    );
+    // The token is in that step only, and the App key only behind the protected environment.
+    for other in steps.iter().filter(|s| !std::ptr::eq(*s, step)) {
+        let text = serde_norway::to_string(other).unwrap();
+        assert!(
+            !text.contains("github.token") && !text.contains("outputs.token"),
+            "{text}"
+        );
+    }
+    assert_eq!(
+        wf["jobs"]["scaffold"]["environment"].as_str(),
+        Some("scaffold")
     );
     for input in ["kind", "name", "version", "with_smoke", "env", "force"] {
         let var = format!("INPUT_{}", input.to_uppercase());
@@ -228,6 +244,38 @@ fn the_scaffold_job_is_one_xtask_call_fed_through_env() {
 }
 
 #[test]
+fn the_xtask_is_compiled_in_a_job_that_holds_no_write_token_and_no_secret() {
+    for (path, writer) in [(SCAFFOLD, "scaffold"), (LIFECYCLE, "lifecycle")] {
+        let wf = workflow(path);
+        let build = &wf["jobs"]["build"];
+        assert_eq!(
+            build["permissions"],
+            serde_norway::from_str::<Value>("{contents: read}").unwrap(),
+            "{path}"
+        );
+        let text = serde_norway::to_string(build).unwrap();
+        for forbidden in ["secrets.", "github.token", "environment"] {
+            assert!(
+                !text.contains(forbidden),
+                "{path}: {forbidden} in the build job: {text}"
+            );
+        }
+        assert!(
+            text.contains("cargo build --locked --package xtask"),
+            "{path}: {text}"
+        );
+        let job = &wf["jobs"][writer];
+        assert_eq!(job["needs"].as_str(), Some("build"), "{path}");
+        assert_eq!(job["environment"].as_str(), Some("scaffold"), "{path}");
+        let written = serde_norway::to_string(job).unwrap();
+        assert!(
+            !written.contains("cargo "),
+            "{path}: the write job compiles: {written}"
+        );
+    }
+}
+
+#[test]
 fn the_gate_runs_verify_and_the_linters_on_pull_requests_to_main() {
     let wf = workflow(VERIFY);
     assert_eq!(
@@ -245,6 +293,28 @@ fn the_gate_runs_verify_and_the_linters_on_pull_requests_to_main() {
         "{runs:?}"
     );
     assert!(runs.contains(&"cargo xtask lint-workflows"), "{runs:?}");
+}
+
+#[test]
+fn codeowners_guard_the_gate_and_what_argo_cd_reads() {
+    let text = std::fs::read_to_string(repo_root().join(".github/CODEOWNERS")).unwrap();
+    let owned: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .filter_map(|l| {
+            let mut fields = l.split_whitespace();
+            let path = fields.next()?;
+            fields.next().map(|_| path)
+        })
+        .collect();
+    for path in ["/xtask/", "/.github/", "/.cargo/", "/argocd/"] {
+        assert!(owned.contains(&path), "{path} has no owner: {owned:?}");
+    }
+    let readme = std::fs::read_to_string(repo_root().join("README.md")).unwrap();
+    assert!(
+        readme.contains("require review from Code Owners"),
+        "README.md must name the branch protection CODEOWNERS relies on"
+    );
 }
 
 #[test]

@@ -29,6 +29,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use xshell::Shell;
 
+pub(crate) use application::same_repo;
 pub use application::Application;
 pub use template::RESOURCES_FINALIZER;
 

@@ -98,7 +98,7 @@ mod tests {
             .as_sequence()
             .unwrap()
             .iter()
-            .find_map(|s| s["run"].as_str().filter(|r| r.contains("cargo xtask")))
+            .find_map(|s| s["run"].as_str().filter(|r| r.contains("--open-pr")))
             .unwrap();
         for (verb, command) in VERBS.iter().zip([
             "enable-primitive",

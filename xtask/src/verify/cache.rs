@@ -356,6 +356,62 @@ fn decode(key: &Key, mut bytes: Vec<u8>) -> Option<String> {
     String::from_utf8(bytes).ok()
 }
 
+/// The cache is never trusted from the tree under check: a pull request that commits entries
+/// (`git add -f .cache/verify/...`) would make verify read renders it never ran, a Secret-free
+/// render standing in for the real one. A cache folder inside the checkout that holds files Git
+/// tracks, or that is reached through a symlink, is therefore refused: the run renders without
+/// the cache and reports this problem (docs/threat-model.md).
+pub fn untrusted(sh: &xshell::Shell, root: &Path, dir: &Path) -> Option<super::Problem> {
+    let inside = dir.strip_prefix(root).ok()?;
+    let relative = inside.to_string_lossy().replace('\\', "/");
+    let problem = |path: &str, what: String| {
+        super::Problem::new(
+            path,
+            0,
+            "cache-trust",
+            format!(
+                "the render cache {relative} {what}: a cache supplied by the tree under check could stand in for renders that never ran, so verify renders without it; remove it from Git (git rm -r --cached {relative}) and keep the cache untracked, or set AMEIDE_CACHE_DIR to a folder outside the checkout"
+            ),
+        )
+    };
+    let mut walked = root.to_path_buf();
+    for part in inside.components() {
+        walked.push(part);
+        if walked
+            .symlink_metadata()
+            .is_ok_and(|m| m.file_type().is_symlink())
+        {
+            let link = walked.strip_prefix(root).unwrap_or(&walked);
+            let link = link.to_string_lossy().replace('\\', "/");
+            return Some(problem(
+                &link,
+                format!("is reached through the symlink {link}"),
+            ));
+        }
+    }
+    if !crate::git::is_work_tree(sh) {
+        return None;
+    }
+    match crate::git::tracked_under(sh, &relative) {
+        Ok(tracked) if tracked.is_empty() => None,
+        Ok(tracked) => Some(problem(
+            &tracked[0],
+            format!("holds {} Git tracks", count_files(tracked.len())),
+        )),
+        Err(err) => Some(problem(
+            &relative,
+            format!("cannot be checked against Git ({err:#})"),
+        )),
+    }
+}
+
+fn count_files(n: usize) -> String {
+    match n {
+        1 => "1 file".to_owned(),
+        n => format!("{n} files"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

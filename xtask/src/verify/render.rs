@@ -187,8 +187,7 @@ pub fn problem(root: &Path, app: &Application, err: &anyhow::Error) -> Problem {
         None => format!("{err:#}"),
     };
     let prefix = format!("{}/", root.display());
-    let message = raw
-        .replace(&prefix, "")
+    let message = outside_redacted(&raw.replace(&prefix, ""))
         .lines()
         .map(str::trim)
         .filter(|l| !l.is_empty() && !l.starts_with("Use --debug"))
@@ -206,4 +205,23 @@ pub fn problem(root: &Path, app: &Application, err: &anyhow::Error) -> Problem {
         RULE,
         format!("helm template of chart {} fails: {message}", app.chart),
     )
+}
+
+/// helm's message with what it quotes from outside the repository taken out: once the root is
+/// stripped, an absolute path left is outside it (a link or a value file leading out), and the
+/// rest of its line may be that file's bytes.
+fn outside_redacted(message: &str) -> String {
+    message
+        .lines()
+        .map(|line| {
+            let outside = line
+                .match_indices('/')
+                .find(|(i, _)| *i == 0 || line[..*i].ends_with([' ', '"', '\'', '(', '=']));
+            match outside {
+                Some((i, _)) => format!("{}<outside the repository: redacted>", &line[..i]),
+                None => line.to_owned(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }

@@ -7,6 +7,7 @@
 
 mod component;
 mod drift;
+mod pinned;
 pub(crate) mod secrets;
 mod values;
 mod yaml;
@@ -65,6 +66,7 @@ pub fn with_checker<R>(
         problems.extend(yaml::check(&file));
         problems.extend(component::check(root, &file, &mut components));
         problems.extend(secrets::literals(&file));
+        problems.extend(pinned::generators(&file));
         steps.add(&file);
         if looked_up_later(&file.path) {
             index.paths.push(&file.path);
@@ -92,7 +94,7 @@ pub struct Checker<'t> {
     problems: Vec<Problem>,
     /// Per file of the index: whether an Application reads it (for `orphan-values`).
     read: values::ValuesRead,
-    /// `image-policy` findings with their Application, grouped once at the end.
+    /// `image-policy` and `source-pinned` findings with their Application, grouped once at the end.
     image: Vec<(Problem, String)>,
 }
 
@@ -104,6 +106,7 @@ impl Checker<'_> {
             .extend(component::rollout_phases(root, &self.steps, apps));
         values::mark_read(self.index, apps, &mut self.read);
         self.image.extend(values::image_policy_found(root, apps));
+        self.image.extend(pinned::applications(root, apps));
     }
 
     fn finish(mut self) -> Vec<Problem> {
@@ -123,6 +126,7 @@ impl Checker<'_> {
 /// Rules on one Application's rendered manifests (multi-document YAML from helm template).
 pub fn check_rendered(app: &Application, manifests: &str) -> Vec<Problem> {
     let mut problems = secrets::rendered(app, manifests);
+    problems.extend(secrets::rendered_literals(app, manifests));
     problems.sort();
     problems.dedup();
     problems
@@ -193,7 +197,13 @@ impl Tree {
 fn read_each(root: &Path, each: &mut dyn FnMut(SourceFile)) -> Vec<Problem> {
     let mut paths = Vec::new();
     for dir in TREE_DIRS {
-        paths.extend(layout::walk(root, dir, layout::Walk::EVERYTHING).unwrap_or_default());
+        // Through symlinks, as helm and Argo CD read through them: verify refuses the ones that
+        // leave the repository or loop before the rules run (repo_fs.rs).
+        let through_links = layout::Walk {
+            follow_links: true,
+            ..layout::Walk::EVERYTHING
+        };
+        paths.extend(layout::walk(root, dir, through_links).unwrap_or_default());
     }
     paths.sort();
     let mut unreadable = Vec::new();

@@ -242,6 +242,12 @@ impl GitHubServer {
         self.add_failure(method, path_prefix, status, true);
     }
 
+    /// The next request with this method whose path starts with `path_prefix` gets no answer:
+    /// the server closes the connection, as a dropped network does.
+    pub fn drop_next(&self, method: &str, path_prefix: &str) {
+        self.add_failure(method, path_prefix, DROP, true);
+    }
+
     /// Like `fail_next`, for every matching request until `clear_failures`.
     pub fn fail_always(&self, method: &str, path_prefix: &str, status: u16) {
         self.add_failure(method, path_prefix, status, false);
@@ -324,6 +330,9 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// The status of a planted failure that closes the connection instead of answering.
+const DROP: u16 = 0;
+
 fn accept(listener: TcpListener, shared: Arc<Shared>) {
     for stream in listener.incoming() {
         if shared.stopping() {
@@ -363,6 +372,10 @@ fn serve(stream: TcpStream, shared: &Shared) -> io::Result<()> {
             Err(err) => return Err(err),
         };
         let response = handle(shared, &raw);
+        if response.status == DROP {
+            let _ = conn.stream.shutdown(Shutdown::Both);
+            return Ok(());
+        }
         conn.write_response(&response, raw.keep_alive)?;
         if !raw.keep_alive {
             let _ = conn.stream.shutdown(Shutdown::Both);

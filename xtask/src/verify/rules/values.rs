@@ -147,7 +147,7 @@ pub fn image_policy_found(root: &Path, apps: &[Application]) -> Vec<(Problem, St
         let mut refuse = |message: String| {
             let (path, line) = at(&["image", "ref"]);
             found.push((
-                Problem::new(path, line, "image-policy", message),
+                Problem::new(path, line, "image-policy", super::secrets::redact(&message)),
                 app.name.clone(),
             ));
         };

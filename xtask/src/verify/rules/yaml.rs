@@ -13,6 +13,11 @@ use serde::Deserialize;
 
 use super::{Problem, SourceFile};
 
+/// How deep the rules read YAML nested in block scalars (`manifests: - |` is one level): the
+/// fixed budget that keeps a file of nested block scalars from costing its size times its depth.
+/// Real files nest two or three levels; deeper is reported as `yaml-budget`.
+pub const NESTED_YAML_DEPTH: usize = 8;
+
 /// Every document of a YAML text.
 pub fn parse_all(text: &str) -> Result<Vec<crate::yaml::Value>, crate::yaml::Error> {
     crate::yaml::Deserializer::from_str(text)
