@@ -14,6 +14,7 @@ mod gh;
 mod git;
 mod helm;
 mod interrupt;
+mod kube;
 mod layout;
 mod primitive;
 mod scaffold;

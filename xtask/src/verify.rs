@@ -153,6 +153,9 @@ pub struct Stats {
     pub discovery: Duration,
     pub rules: Duration,
     pub renders: Duration,
+    /// Checking the rendered objects against the API schemas (cached with the renders), on the
+    /// thread that collects the renders, overlapping them.
+    pub validation: Duration,
     pub total: Duration,
     /// The peak resident memory of this process (`VmHWM`), in KiB; helm's own is not included.
     pub peak_rss_kib: Option<u64>,
@@ -182,6 +185,7 @@ pub fn run(sh: &Shell, flags: &Flags) -> Result<()> {
         true => None,
         false => Some(cache::Cache::open(cache_dir, &helm::version(sh, &helm)?)),
     };
+    let (acceptance, cluster_problems) = rules::accepted::Acceptance::load(sh, &root)?;
     let known_envs: Vec<String> = clusters::appset_envs(&root)
         .map(|envs| envs.into_iter().map(|c| c.env).collect())
         .unwrap_or_default();
@@ -191,6 +195,7 @@ pub fn run(sh: &Shell, flags: &Flags) -> Result<()> {
         helm: &helm,
         root: &root,
         cache: cache.as_ref(),
+        acceptance: &acceptance,
         env: flags.env.as_deref(),
         selector: changes
             .as_ref()
@@ -207,6 +212,7 @@ pub fn run(sh: &Shell, flags: &Flags) -> Result<()> {
         problems: Vec::new(),
         rules: Duration::ZERO,
         renders: Duration::ZERO,
+        validation: Duration::ZERO,
     };
     // The whole-tree rules are fed the Applications as discovery streams them, then let go of
     // them, like the renders: nothing here holds every Application.
@@ -257,9 +263,11 @@ pub fn run(sh: &Shell, flags: &Flags) -> Result<()> {
         in_selection,
         rules: rules_time,
         renders: renders_time,
+        validation,
         ..
     } = stream;
     if whole_tree {
+        problems.extend(cluster_problems);
         problems.extend(discovery.problems);
         problems.extend(whole_tree_problems);
     }
@@ -280,6 +288,7 @@ pub fn run(sh: &Shell, flags: &Flags) -> Result<()> {
         discovery: total.saturating_sub(rules_time + renders_time),
         rules: rules_time,
         renders: renders_time,
+        validation,
         total,
         peak_rss_kib: peak_rss_kib(),
     });
@@ -325,6 +334,7 @@ struct Stream<'a> {
     helm: &'a Path,
     root: &'a Path,
     cache: Option<&'a cache::Cache>,
+    acceptance: &'a rules::accepted::Acceptance,
     env: Option<&'a str>,
     selector: Option<changed::Selector<'a>>,
     shard: Option<Shard>,
@@ -345,6 +355,7 @@ struct Stream<'a> {
     /// Time in the whole-tree rules and in the renders, for `--stats`.
     rules: Duration,
     renders: Duration,
+    validation: Duration,
 }
 
 impl Stream<'_> {
@@ -352,7 +363,10 @@ impl Stream<'_> {
     /// renders while discovery makes the next chunk.
     fn discover(&mut self, mut checker: Option<&mut rules::Checker>) -> Result<appset::Discovery> {
         let (sh, helm, root, cache) = (self.sh, self.helm, self.root, self.cache);
-        let mut results = Rendered::default();
+        let mut results = Rendered {
+            acceptance: Some((self.acceptance, cache)),
+            ..Rendered::default()
+        };
         let collect = |order, app: &Application, result| results.add(order, app, result);
         let (discovery, pooled) = render::pool(sh, helm, root, cache, collect, |submit| {
             appset::discover_each(sh, helm, root, cache, &mut |chunk| {
@@ -370,7 +384,12 @@ impl Stream<'_> {
         self.helm_renders += pooled.helm_runs;
         self.renders += pooled.renders;
         self.rendered += results.count;
+        self.validation += results.validation;
         self.problems.extend(results.problems);
+        self.problems.extend(problem::group_by_application(
+            results.accepted,
+            problem::Naming::After,
+        ));
         self.failed.extend(results.failed);
         discovery
     }
@@ -410,20 +429,31 @@ impl Stream<'_> {
 
 /// What the renders found, gathered as they finish.
 #[derive(Default)]
-struct Rendered {
+struct Rendered<'a> {
     count: usize,
     problems: Vec<Problem>,
+    /// What the API server and Argo CD would refuse of the rendered objects, per Application.
+    acceptance: Option<(&'a rules::accepted::Acceptance, Option<&'a cache::Cache>)>,
+    accepted: Vec<(Problem, String)>,
+    validation: Duration,
     /// Failed renders: discovery's position, the problem and the Application.
     failed: Vec<(usize, Problem, String)>,
 }
 
-impl Rendered {
+impl Rendered<'_> {
     fn add(&mut self, order: usize, app: &Application, result: Result<String, Problem>) {
         match result {
             Ok(manifests) => {
                 self.count += 1;
                 self.problems
                     .extend(conventions::check_rendered(app, &manifests));
+                if let Some((acceptance, cache)) = self.acceptance {
+                    let started = Instant::now();
+                    let found = acceptance.check(app, &manifests, cache);
+                    self.accepted
+                        .extend(found.into_iter().map(|p| (p, app.name.clone())));
+                    self.validation += started.elapsed();
+                }
             }
             Err(problem) => self.failed.push((order, problem, app.name.clone())),
         }
@@ -524,11 +554,12 @@ fn stats_line(stats: &Stats, rendered: usize) -> String {
     };
     let kib = |k: Option<u64>| k.map_or("unknown".to_owned(), |k| format!("{k} KiB"));
     format!(
-        "stats: {rendered} renders: {cache}; {:.2}s (discovery {:.2}s, whole-tree rules {:.2}s, renders {:.2}s); peak memory {}",
+        "stats: {rendered} renders: {cache}; {:.2}s (discovery {:.2}s, whole-tree rules {:.2}s, renders {:.2}s, validation {:.2}s alongside); peak memory {}",
         stats.total.as_secs_f64(),
         stats.discovery.as_secs_f64(),
         stats.rules.as_secs_f64(),
         stats.renders.as_secs_f64(),
+        stats.validation.as_secs_f64(),
         kib(stats.peak_rss_kib),
     )
 }
@@ -615,6 +646,7 @@ fn json(report: &Report) -> serde_json::Value {
             "discovery": stats.discovery.as_secs_f64(),
             "whole_tree_rules": stats.rules.as_secs_f64(),
             "renders": stats.renders.as_secs_f64(),
+            "validation": stats.validation.as_secs_f64(),
             "total": stats.total.as_secs_f64(),
         });
         out["peak_rss_kib"] = json!(stats.peak_rss_kib);

@@ -5,6 +5,8 @@
 //! need the generated Applications take them from discovery. [`check_rendered`] runs the rules on
 //! one Application's `helm template` output.
 
+pub mod accepted;
+pub mod argocd;
 mod component;
 mod drift;
 mod secrets;
@@ -52,6 +54,9 @@ pub fn with_checker<R>(
     f: impl FnOnce(&mut Checker) -> anyhow::Result<R>,
 ) -> anyhow::Result<(R, Vec<Problem>)> {
     let mut problems = Vec::new();
+    let argocd = argocd::ArgoCd::load(root)
+        .map_err(|p| problems.push(p))
+        .ok();
     let mut components = component::Components::default();
     let mut steps = component::RolloutSteps::default();
     let mut index = Index {
@@ -64,6 +69,9 @@ pub fn with_checker<R>(
         problems.extend(yaml::check(&file));
         problems.extend(component::check(root, &file, &mut components));
         problems.extend(secrets::literals(&file));
+        if let Some(argocd) = &argocd {
+            problems.extend(argocd.check_file(&file));
+        }
         steps.add(&file);
         if looked_up_later(&file.path) {
             index.paths.push(&file.path);
@@ -79,6 +87,8 @@ pub fn with_checker<R>(
         problems,
         read: vec![false; index.paths.count()],
         image: Vec::new(),
+        argocd: argocd.as_ref(),
+        generated: Vec::new(),
     };
     let result = f(&mut checker)?;
     Ok((result, checker.finish()))
@@ -95,6 +105,9 @@ pub struct Checker<'t> {
     read: Vec<bool>,
     /// `image-policy` findings with their Application, grouped once at the end.
     image: Vec<(Problem, String)>,
+    /// `argocd-schema` on the generated Applications, grouped likewise.
+    argocd: Option<&'t argocd::ArgoCd>,
+    generated: Vec<(Problem, String)>,
 }
 
 impl Checker<'_> {
@@ -105,6 +118,10 @@ impl Checker<'_> {
             .extend(component::rollout_phases(root, &self.steps, apps));
         values::mark_read(self.index, apps, &mut self.read);
         self.image.extend(values::image_policy_found(root, apps));
+        if let Some(argocd) = self.argocd {
+            self.generated
+                .extend(apps.iter().flat_map(|app| argocd.check_application(app)));
+        }
     }
 
     fn finish(mut self) -> Vec<Problem> {
@@ -112,6 +129,10 @@ impl Checker<'_> {
             .extend(values::orphans(self.index, self.components, &self.read));
         self.problems.extend(super::problem::group_by_application(
             self.image,
+            super::problem::Naming::After,
+        ));
+        self.problems.extend(super::problem::group_by_application(
+            self.generated,
             super::problem::Naming::After,
         ));
         self.problems.sort();

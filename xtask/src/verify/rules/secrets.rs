@@ -269,7 +269,7 @@ pub fn rendered(app: &Application, manifests: &str) -> Vec<Problem> {
     problems
 }
 
-fn split_documents(manifests: &str) -> Vec<String> {
+pub(super) fn split_documents(manifests: &str) -> Vec<String> {
     let mut documents = vec![String::new()];
     for line in manifests.lines() {
         if line == "---" || line.starts_with("--- ") {

@@ -1,0 +1,326 @@
+//! End to end: what the Kubernetes API server and Argo CD would refuse, found by `verify` as
+//! built, in a temporary copy of the repository with real helm and the pinned schemas. Each test
+//! plants one fault and checks the problem names the file, the object and the rule.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value as Json;
+use support::{code, copy_content, json, stderr, stdout, tool, TempDir};
+
+const APPSET: &str = "argocd/applicationsets/ameide.yaml";
+const RAW_MANIFESTS: &str =
+    "sources/charts/foundation/common/raw-manifests/templates/manifests.yaml";
+const DEFAULT_DENY: &str = "sources/values/_shared/platform/default-deny.yaml";
+const NAMESPACE_POLICY: &str = "sources/values/_shared/foundation/namespace-policy.yaml";
+
+struct Repo {
+    dir: TempDir,
+    helm: PathBuf,
+}
+
+impl Repo {
+    fn new() -> Repo {
+        let dir = TempDir::new("accepted-e2e");
+        copy_content(dir.path());
+        Repo {
+            dir,
+            helm: tool("helm3"),
+        }
+    }
+
+    fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_xtask"))
+            .args(args)
+            .current_dir(self.path())
+            .env("AMEIDE_HELM", &self.helm)
+            .env("AMEIDE_KUBE_SCHEMAS", support::kube_schemas())
+            .env_remove("AMEIDE_HELM_VERSION")
+            .env_remove("GITHUB_STEP_SUMMARY")
+            .output()
+            .expect("running xtask")
+    }
+
+    fn verify(&self) -> Json {
+        json(&self.run(&["verify", "--json", "--no-cache"]))
+    }
+
+    fn read(&self, path: &str) -> String {
+        std::fs::read_to_string(self.path().join(path)).unwrap()
+    }
+
+    /// Replaces the one occurrence of `old` in `path`.
+    fn plant(&self, path: &str, old: &str, new: &str) {
+        let text = self.read(path);
+        assert_eq!(text.matches(old).count(), 1, "{old:?} in {path}");
+        std::fs::write(self.path().join(path), text.replace(old, new)).unwrap();
+    }
+}
+
+/// The one problem with this rule at this path whose message contains `object`.
+fn problem<'j>(report: &'j Json, rule: &str, path: &str, object: &str) -> &'j str {
+    let found: Vec<&str> = report["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["rule"] == rule && p["path"] == path)
+        .filter_map(|p| p["message"].as_str())
+        .filter(|m| m.contains(object))
+        .collect();
+    match found.as_slice() {
+        [one] => one,
+        other => panic!(
+            "expected one {rule} problem at {path} about {object}, found {}:\n{:#}",
+            other.len(),
+            report["problems"]
+        ),
+    }
+}
+
+#[test]
+fn a_misspelt_field_of_a_built_in_kind_is_refused_naming_the_object() {
+    let repo = Repo::new();
+    repo.plant(
+        DEFAULT_DENY,
+        "      policyTypes:\n        - Ingress\n  - |",
+        "      policyType:\n        - Ingress\n  - |",
+    );
+    let report = repo.verify();
+    let message = problem(
+        &report,
+        "kube-schema",
+        DEFAULT_DENY,
+        "NetworkPolicy/default-deny-ingress: spec: unknown field \"policyType\"",
+    );
+    // At the object's name in the value file that spells it out.
+    let line = report["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["rule"] == "kube-schema")
+        .unwrap()["line"]
+        .as_u64()
+        .unwrap();
+    assert_eq!(
+        repo.read(DEFAULT_DENY).lines().nth(line as usize - 1),
+        Some("      name: default-deny-ingress")
+    );
+    // One value file shared by every env: one problem naming each Application.
+    assert!(
+        message.contains("dev-default-deny") && message.contains("production-default-deny"),
+        "{message}"
+    );
+    assert_eq!(report["ok"], false);
+}
+
+#[test]
+fn an_invalid_quantity_is_refused() {
+    let repo = Repo::new();
+    repo.plant(
+        NAMESPACE_POLICY,
+        "requests.memory: 16Gi",
+        "requests.memory: 16GB",
+    );
+    let report = repo.verify();
+    let message = problem(
+        &report,
+        "kube-schema",
+        RAW_MANIFESTS,
+        "ResourceQuota/namespace-policy-quota: spec.hard.requests.memory",
+    );
+    assert!(
+        message.contains("\"16GB\" is not a Kubernetes quantity"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_removed_api_names_its_replacement() {
+    let repo = Repo::new();
+    repo.plant(DEFAULT_DENY, "enabled: true\nmanifests:\n", "enabled: true\nmanifests:\n  - |\n    apiVersion: policy/v1beta1\n    kind: PodDisruptionBudget\n    metadata:\n      name: keep-one\n    spec:\n      minAvailable: 1\n");
+    let report = repo.verify();
+    let message = problem(
+        &report,
+        "kube-api-removed",
+        DEFAULT_DENY,
+        "PodDisruptionBudget/keep-one",
+    );
+    assert!(
+        message.contains("not served since Kubernetes 1.25")
+            && message.contains("render policy/v1 PodDisruptionBudget instead"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_misspelt_hook_and_a_job_that_restarts_always_are_refused() {
+    let repo = Repo::new();
+    let job = "  - |\n    apiVersion: batch/v1\n    kind: Job\n    metadata:\n      name: smoke\n      annotations:\n        argocd.argoproj.io/hook: PostSynk\n        argocd.argoproj.io/sync-wave: \"one\"\n    spec:\n      template:\n        spec:\n          restartPolicy: Always\n          containers:\n            - name: smoke\n              image: registry.invalid/smoke@sha256:0000000000000000000000000000000000000000000000000000000000000000\n";
+    repo.plant(
+        DEFAULT_DENY,
+        "enabled: true\nmanifests:\n",
+        &format!("enabled: true\nmanifests:\n{job}"),
+    );
+    let report = repo.verify();
+    let hook = problem(
+        &report,
+        "argocd-annotation",
+        DEFAULT_DENY,
+        "Job/smoke: argocd.argoproj.io/hook",
+    );
+    assert!(
+        hook.contains("\"PostSynk\"") && hook.contains("did you mean \"PostSync\""),
+        "{hook}"
+    );
+    let wave = problem(
+        &report,
+        "argocd-annotation",
+        DEFAULT_DENY,
+        "Job/smoke: argocd.argoproj.io/sync-wave",
+    );
+    assert!(wave.contains("\"one\" is not an integer"), "{wave}");
+    let restart = problem(&report, "job-restart-policy", DEFAULT_DENY, "Job/smoke");
+    assert!(restart.contains("restartPolicy is \"Always\""), "{restart}");
+}
+
+#[test]
+fn misspelt_argo_cd_fields_are_refused_in_the_appset_and_the_generated_applications() {
+    let repo = Repo::new();
+    repo.plant(
+        APPSET,
+        "preserveResourcesOnDeletion: true",
+        "preserveResourceOnDeletion: true",
+    );
+    repo.plant(
+        APPSET,
+        "          selfHeal: true",
+        "          selfheal: true",
+    );
+    repo.plant(
+        APPSET,
+        "        server: https://kubernetes.default.svc\n        namespace: \"{{ .namespace }}\"",
+        "        sever: https://kubernetes.default.svc\n        namespace: \"{{ .namespace }}\"",
+    );
+    let report = repo.verify();
+    let preserve = problem(
+        &report,
+        "argocd-schema",
+        APPSET,
+        "ApplicationSet/ameide: spec.syncPolicy",
+    );
+    assert!(
+        preserve.contains("\"preserveResourceOnDeletion\""),
+        "{preserve}"
+    );
+    let sever = problem(
+        &report,
+        "argocd-schema",
+        APPSET,
+        "ApplicationSet/ameide: spec.template.spec.destination",
+    );
+    assert!(sever.contains("\"sever\""), "{sever}");
+    // The templatePatch is a string in the ApplicationSet: the typo shows in what it generates.
+    let selfheal = problem(
+        &report,
+        "argocd-schema",
+        APPSET,
+        "the generated Application: spec.syncPolicy.automated",
+    );
+    assert!(
+        selfheal.contains("\"selfheal\"") && selfheal.contains("dev-default-deny"),
+        "{selfheal}"
+    );
+}
+
+#[test]
+fn a_cluster_entry_without_its_kubernetes_version_is_refused() {
+    let repo = Repo::new();
+    repo.plant(
+        "config/clusters/azure.yaml",
+        "  dnsZone: staging.ameide.io\n  kubernetesVersion: \"1.31\"\n",
+        "  dnsZone: staging.ameide.io\n",
+    );
+    let report = repo.verify();
+    let message = problem(
+        &report,
+        "cluster-entry",
+        "config/clusters/azure.yaml",
+        "kubernetesVersion",
+    );
+    assert!(
+        message.contains("missing field `kubernetesVersion`"),
+        "{message}"
+    );
+}
+
+#[test]
+fn the_findings_are_cached_with_the_renders_and_read_back_the_same() {
+    let repo = Repo::new();
+    repo.plant(
+        NAMESPACE_POLICY,
+        "requests.memory: 16Gi",
+        "requests.memory: 16GB",
+    );
+    let cold = json(&repo.run(&["verify", "--json"]));
+    let warm = json(&repo.run(&["verify", "--json", "--stats"]));
+    assert_eq!(warm["problems"], cold["problems"]);
+    assert_eq!(warm["cache_misses"], 0, "{warm:#}");
+    assert!(!cold["problems"].as_array().unwrap().is_empty());
+    assert!(warm["seconds"]["validation"].is_number(), "{warm:#}");
+}
+
+#[test]
+fn a_fresh_scaffold_with_its_smoke_passes_disabled_and_enabled_in_dev() {
+    let repo = Repo::new();
+    let scaffold = |extra: &[&str]| {
+        let mut args = vec![
+            "scaffold-primitive",
+            "--kind",
+            "domain",
+            "--name",
+            "orders",
+            "--version",
+            "v0",
+            "--with-smoke",
+            "--force",
+        ];
+        args.extend_from_slice(extra);
+        let output = repo.run(&args);
+        assert_eq!(code(&output), 0, "{}", stderr(&output));
+    };
+    scaffold(&[]);
+    let disabled = repo.run(&["verify"]);
+    assert_eq!(
+        code(&disabled),
+        0,
+        "{}\n{}",
+        stdout(&disabled),
+        stderr(&disabled)
+    );
+
+    let digest = "sha256:1f2e3d4c5b6a79880f1e2d3c4b5a69788f0e1d2c3b4a59687f6e5d4c3b2a1908";
+    scaffold(&[
+        "--enable",
+        "--image-ref",
+        &format!("ghcr.io/ameideio/primitive-domain-orders@{digest}"),
+    ]);
+    std::fs::write(
+        repo.path()
+            .join("sources/values/env/dev/apps/domain-orders-v0-smoke.yaml"),
+        format!("enabled: true\nimage:\n  ref: \"docker.io/fullstorydev/grpcurl@{digest}\"\n"),
+    )
+    .unwrap();
+    let enabled = json(&repo.run(&["verify", "--json"]));
+    assert_eq!(enabled["problems"], Json::Array(Vec::new()), "{enabled:#}");
+    assert!(enabled["applications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a == "dev-domain-orders-v0-smoke"));
+}
