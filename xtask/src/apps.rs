@@ -9,9 +9,10 @@ use anyhow::Result;
 use serde_json::json;
 use xshell::Shell;
 
+use crate::argo::{self, Application};
 use crate::exit;
 use crate::tools;
-use crate::verify::{self, appset, appset::Application};
+use crate::verify;
 
 #[derive(clap::Args, Debug)]
 pub struct Flags {
@@ -36,7 +37,7 @@ pub struct Row {
 pub fn run(sh: &Shell, flags: &Flags) -> Result<()> {
     let root = sh.current_dir();
     let helm = tools::helm(sh)?;
-    let discovery = appset::discover(sh, &helm, &root)?;
+    let discovery = argo::discover(sh, &helm, &root)?;
     crate::interrupt::check("listing")?;
     let apps = verify::select_env(&root, &discovery.applications, flags.env.as_deref())?;
     let rows: Vec<Row> = apps.into_iter().map(|app| row(&root, app)).collect();
@@ -86,7 +87,7 @@ fn show(value: &Option<serde_yaml::Value>) -> String {
     }
 }
 
-fn text(rows: &[Row], discovery: &appset::Discovery) -> String {
+fn text(rows: &[Row], discovery: &argo::Discovery) -> String {
     let mut out = String::new();
     for row in rows {
         let app = &row.app;
@@ -120,7 +121,7 @@ fn text(rows: &[Row], discovery: &appset::Discovery) -> String {
     out
 }
 
-fn json(rows: &[Row], discovery: &appset::Discovery) -> serde_json::Value {
+fn json(rows: &[Row], discovery: &argo::Discovery) -> serde_json::Value {
     let applications: Vec<serde_json::Value> = rows
         .iter()
         .map(|row| {

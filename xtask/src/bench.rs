@@ -16,6 +16,7 @@ use anyhow::{bail, Context, Result};
 use serde_json::Value as Json;
 use xshell::Shell;
 
+use crate::argo::{self, render_plan};
 use crate::exit;
 use crate::git;
 use crate::helm;
@@ -23,7 +24,6 @@ use crate::layout;
 use crate::primitive::{Kind, Name, Primitive, Version};
 use crate::scaffold::templates;
 use crate::tools;
-use crate::verify::{appset, render};
 
 #[derive(clap::Args, Debug)]
 pub struct Flags {
@@ -128,7 +128,7 @@ fn measure(
     rsh.change_dir(&dir);
 
     say("discovering the Applications");
-    let discovery = appset::discover(&rsh, helm, &dir)?;
+    let discovery = argo::discover(&rsh, helm, &dir)?;
     if !discovery.problems.is_empty() {
         bail!(
             "the synthetic repository has discovery problems: {}",
@@ -145,7 +145,7 @@ fn measure(
     let mut next_report = count / 10;
     for (i, app) in apps.iter().enumerate() {
         crate::interrupt::check("the next render")?;
-        let Ok(Some(plan)) = render::plan(&dir, app) else {
+        let Ok(Some(plan)) = render_plan::plan(&dir, app) else {
             bail!("{}: cannot be rendered offline", app.name);
         };
         helm::template(&rsh, helm, &plan).with_context(|| format!("rendering {}", app.name))?;

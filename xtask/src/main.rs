@@ -7,6 +7,7 @@
 //! pinned tools, and `cargo xtask bench` measures how verify scales. See README.md.
 
 mod apps;
+mod argo;
 mod bench;
 mod clusters;
 mod exit;

@@ -1,6 +1,6 @@
 //! `cargo xtask verify`: the pre-merge gate.
 //!
-//! It computes offline which Applications the ApplicationSets generate ([`appset`]), checks every
+//! It computes offline which Applications the ApplicationSets generate (asking [`crate::argo`], the one model of Argo CD), checks every
 //! convention of the tree against them ([`rules`]), and renders each Application with helm exactly
 //! as Argo CD would ([`render`]), checking the output too. Every problem is printed, then the run
 //! fails once: exit 1 when there is any, 0 when the tree is clean.
@@ -9,7 +9,6 @@
 //! can be limited to what a change affects ([`changed`]) and split across machines (`--shard`).
 //! The whole-tree rules are cheap and always run on the whole tree (in shard 1 only).
 
-pub mod appset;
 pub mod cache;
 pub mod changed;
 pub mod names;
@@ -25,12 +24,12 @@ use anyhow::Result;
 use serde_json::json;
 use xshell::Shell;
 
+use crate::argo::{self, Application};
 use crate::clusters;
 use crate::exit;
 use crate::helm;
 use crate::tools;
 
-use appset::Application;
 use changed::Reason;
 use names::NameList;
 use problem::Problem;
@@ -361,7 +360,7 @@ struct Stream<'a> {
 impl Stream<'_> {
     /// Runs discovery, feeding each chunk to the rules and, narrowed, to a render pool that
     /// renders while discovery makes the next chunk.
-    fn discover(&mut self, mut checker: Option<&mut rules::Checker>) -> Result<appset::Discovery> {
+    fn discover(&mut self, mut checker: Option<&mut rules::Checker>) -> Result<argo::Discovery> {
         let (sh, helm, root, cache) = (self.sh, self.helm, self.root, self.cache);
         let mut results = Rendered {
             acceptance: Some((self.acceptance, cache)),
@@ -369,7 +368,7 @@ impl Stream<'_> {
         };
         let collect = |order, app: &Application, result| results.add(order, app, result);
         let (discovery, pooled) = render::pool(sh, helm, root, cache, collect, |submit| {
-            appset::discover_each(sh, helm, root, cache, &mut |chunk| {
+            argo::discover_each(sh, helm, root, cache, &mut |chunk| {
                 if let Some(checker) = checker.as_deref_mut() {
                     let started = Instant::now();
                     checker.applications(&chunk);

@@ -1,9 +1,10 @@
 //! The render cache of `verify`: `helm template` output, content-addressed by everything that render
 //! reads, so that an Application whose inputs did not change is never rendered twice.
 //!
-//! The key covers the helm version, the release name, the namespace, the chart (every file under
-//! its folder, sorted by path: path and bytes) and the value files in order (path and bytes, a
-//! missing one marked as missing). Nothing else reaches `helm template` (verify passes no `--set`).
+//! The key is what helm is handed ([`crate::argo::render_plan`]'s `helm::Render`, not the
+//! Application): the helm version, the release name, the namespace, the chart (every file under its
+//! folder, sorted by path: path and bytes), the value files in order (path and bytes; a missing one
+//! is not handed to helm, so it is not in the key) and any `--set`.
 //! Only successful renders are stored: a failure is rendered again, and reported, on every run.
 //!
 //! Discovery stores here too, under `discovery/`: one entry per parameter set of an
@@ -24,7 +25,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 
 use sha2::{Digest, Sha256};
 
-use super::appset::Application;
+use crate::helm;
 use crate::layout;
 
 /// The folder of discovery's entries inside the cache folder.
@@ -90,39 +91,60 @@ impl<'a> Keys<'a> {
         }
     }
 
-    pub fn key(&mut self, app: &Application) -> Key {
+    /// The key of what helm is handed for one render: the chart folder and value files by their
+    /// repository paths and bytes, the release, the namespace and any `--set`.
+    pub fn key(&mut self, render: &helm::Render) -> Key {
         let mut hasher = Fields::default();
         hasher.field(FORMAT.as_bytes());
         hasher.field(b"render");
         hasher.field(self.helm_version.as_bytes());
-        hasher.field(app.release.as_bytes());
-        hasher.field(app.namespace.as_bytes());
-        hasher.field(app.chart.as_bytes());
-        let chart = match self.charts.get(&app.chart) {
+        hasher.field(render.release.as_bytes());
+        hasher.field(render.namespace.as_bytes());
+        let chart_path = self.relative(&render.chart);
+        hasher.field(chart_path.as_bytes());
+        let chart = match self.charts.get(&chart_path) {
             Some(digest) => digest.clone(),
             None => {
-                let digest = folder_digest(&self.root.join(&app.chart));
-                self.charts.insert(app.chart.clone(), digest.clone());
+                let digest = folder_digest(&render.chart);
+                self.charts.insert(chart_path, digest.clone());
                 digest
             }
         };
         hasher.field(chart.as_bytes());
-        for file in &app.value_files {
+        for path in &render.value_files {
+            let file = self.relative(path);
             hasher.field(file.as_bytes());
-            let digest = match self.files.get(file) {
+            let digest = match self.files.get(&file) {
                 Some(digest) => digest.clone(),
                 None => {
-                    let digest = fs::read(self.root.join(file))
-                        .ok()
-                        .map(|b| hex(&sha256(&b)));
-                    self.files.insert(file.clone(), digest.clone());
+                    let digest = fs::read(path).ok().map(|b| hex(&sha256(&b)));
+                    self.files.insert(file, digest.clone());
                     digest
                 }
             };
-            // A missing file is skipped by helm, so it differs from any content, empty included.
+            // An unreadable file fails the render, which is never stored; marked all the same.
             hasher.field(digest.as_deref().unwrap_or("missing").as_bytes());
         }
+        for (flag, pairs) in [
+            ("--set-string", &render.set_strings),
+            ("--set", &render.sets),
+        ] {
+            for (key, value) in pairs {
+                hasher.field(flag.as_bytes());
+                hasher.field(key.as_bytes());
+                hasher.field(value.as_bytes());
+            }
+        }
         Key(hex(&hasher.finish()))
+    }
+
+    /// `path` as a repository path when it is inside the repository, so that the key does not
+    /// depend on where the checkout is.
+    fn relative(&self, path: &Path) -> String {
+        path.strip_prefix(self.root)
+            .unwrap_or(path)
+            .to_string_lossy()
+            .replace('\\', "/")
     }
 }
 
@@ -402,48 +424,49 @@ mod tests {
         dir
     }
 
-    fn app(files: &[&str]) -> Application {
-        Application {
-            name: "dev-orders".into(),
-            appset: layout::APPSET.into(),
-            component_file: "environments/_shared/components/orders/component.yaml".into(),
-            env: "dev".into(),
-            namespace: "ameide-dev".into(),
-            chart: "chart".into(),
+    /// What the render plan hands helm for an Application of `chart` with the value files of
+    /// `files` that exist (Argo CD skips the missing ones).
+    fn app(root: &Path, files: &[&str]) -> helm::Render {
+        helm::Render {
             release: "orders".into(),
-            value_files: files.iter().map(|f| f.to_string()).collect(),
-            labels: Default::default(),
-            ignore_missing_value_files: false,
-            manifest: "null".into(),
+            namespace: "ameide-dev".into(),
+            chart: root.join("chart"),
+            value_files: files
+                .iter()
+                .map(|f| root.join(f))
+                .filter(|f| f.is_file())
+                .collect(),
+            set_strings: Vec::new(),
+            sets: Vec::new(),
         }
     }
 
-    fn key(root: &Path, helm: &str, app: &Application) -> Key {
-        Keys::new(root, helm).key(app)
+    fn key(root: &Path, helm: &str, render: &helm::Render) -> Key {
+        Keys::new(root, helm).key(render)
     }
 
     #[test]
     fn the_order_of_value_files_matters() {
         let dir = repo("order");
-        let ab = key(&dir.0, "v3", &app(&["a.yaml", "b.yaml"]));
-        let ba = key(&dir.0, "v3", &app(&["b.yaml", "a.yaml"]));
+        let ab = key(&dir.0, "v3", &app(&dir.0, &["a.yaml", "b.yaml"]));
+        let ba = key(&dir.0, "v3", &app(&dir.0, &["b.yaml", "a.yaml"]));
         assert_ne!(ab, ba);
-        assert_eq!(ab, key(&dir.0, "v3", &app(&["a.yaml", "b.yaml"])));
+        assert_eq!(ab, key(&dir.0, "v3", &app(&dir.0, &["a.yaml", "b.yaml"])));
     }
 
     #[test]
     fn a_missing_file_differs_from_a_present_one_even_when_empty() {
         let dir = repo("missing");
-        let missing = key(&dir.0, "v3", &app(&["a.yaml", "c.yaml"]));
+        let missing = key(&dir.0, "v3", &app(&dir.0, &["a.yaml", "c.yaml"]));
         dir.write("c.yaml", "");
-        let empty = key(&dir.0, "v3", &app(&["a.yaml", "c.yaml"]));
+        let empty = key(&dir.0, "v3", &app(&dir.0, &["a.yaml", "c.yaml"]));
         assert_ne!(missing, empty);
     }
 
     #[test]
     fn the_helm_version_release_namespace_and_bytes_count() {
         let dir = repo("fields");
-        let base = app(&["a.yaml"]);
+        let base = app(&dir.0, &["a.yaml"]);
         let k = key(&dir.0, "v3.17.3", &base);
         assert_ne!(k, key(&dir.0, "v4.1.4", &base));
         let mut other = base.clone();
@@ -459,7 +482,7 @@ mod tests {
     #[test]
     fn every_chart_file_counts_hidden_ones_too() {
         let dir = repo("chart");
-        let base = app(&["a.yaml"]);
+        let base = app(&dir.0, &["a.yaml"]);
         let k = key(&dir.0, "v3", &base);
         dir.write("chart/files/x.txt", "x");
         let with_file = key(&dir.0, "v3", &base);

@@ -14,7 +14,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use xshell::Shell;
 
-use super::appset::Application;
+use crate::argo::Application;
 use crate::exit;
 use crate::git;
 use crate::layout;

@@ -13,46 +13,14 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use xshell::Shell;
 
-use super::appset::Application;
 use super::cache::{Cache, Key, Keys, What};
 use super::problem::Problem;
+use crate::argo::render_plan::plan;
+use crate::argo::Application;
 use crate::helm;
 
 /// The rule id of a failed render.
-pub const RULE: &str = "helm-render";
-
-/// The `helm template` invocation Argo CD makes for `app`, or why it fails before helm runs.
-/// `Ok(None)` when discovery already reported that the Application cannot be rendered offline.
-pub fn plan(root: &Path, app: &Application) -> Result<Option<helm::Render>, Problem> {
-    if app.chart.is_empty() || app.value_files.iter().any(|f| f.starts_with('$')) {
-        return Ok(None);
-    }
-    let ignore_missing = app.ignore_missing_value_files;
-    let mut value_files = Vec::new();
-    for file in &app.value_files {
-        let path = root.join(file);
-        if path.is_file() {
-            value_files.push(path);
-        } else if !ignore_missing {
-            return Err(Problem::new(
-                &app.component_file,
-                0,
-                RULE,
-                format!(
-                    "value file {file} does not exist and ignoreMissingValueFiles is not set, so Argo CD fails to render it; create the file or set ignoreMissingValueFiles: true"
-                ),
-            ));
-        }
-    }
-    Ok(Some(helm::Render {
-        release: app.release.clone(),
-        namespace: app.namespace.clone(),
-        chart: root.join(&app.chart),
-        value_files,
-        set_strings: Vec::new(),
-        sets: Vec::new(),
-    }))
-}
+pub use crate::argo::render_plan::RULE;
 
 /// One Application to render, with its place in discovery's order.
 struct Job {
@@ -88,7 +56,7 @@ impl Submit<'_> {
             // A closed channel means the workers stopped (an interrupt): nothing is left to do.
             let _ = match plan(self.root, &app) {
                 Ok(Some(render)) => {
-                    let key = keys.as_mut().map(|k| k.key(&app));
+                    let key = keys.as_mut().map(|k| k.key(&render));
                     let order = first + i;
                     self.jobs
                         .send(Job {

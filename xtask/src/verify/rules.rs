@@ -20,9 +20,9 @@ use std::path::Path;
 
 use crate::primitive::check_dns_label;
 
-use super::appset::Application;
 use super::names::NameList;
 use super::problem::Problem;
+use crate::argo::Application;
 
 pub use values::effective_values;
 

@@ -15,9 +15,9 @@ use anyhow::{Context, Result};
 use serde_json::Value;
 use xshell::Shell;
 
-use super::super::appset::Application;
 use super::super::cache::{Cache, Key, What};
 use super::super::problem::Problem;
+use crate::argo::Application;
 use crate::clusters;
 use crate::kube::deprecations::{self, Status};
 use crate::kube::schemas::{self, Schemas};

@@ -9,9 +9,9 @@ use std::path::Path;
 use jsonschema::Validator;
 use serde_json::Value;
 
-use super::super::appset::Application;
 use super::super::problem::Problem;
 use super::SourceFile;
+use crate::argo::Application;
 
 pub const RULE: &str = "argocd-schema";
 pub const RULE_VERSION: &str = "argocd-version";

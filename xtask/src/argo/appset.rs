@@ -1,0 +1,285 @@
+//! One ApplicationSet as the controller reconciles it (`applicationset/controllers`): its
+//! generators' parameter sets, rendered into the template a chunk at a time by helm's engine
+//! ([`super::gotemplate`]), each made into an Application ([`super::template`]).
+
+use std::path::Path;
+
+use anyhow::Result;
+use serde_yaml::Value;
+use xshell::Shell;
+
+use super::application::Application;
+use super::generators::ParamSet;
+use super::gotemplate;
+use super::template::{collect_leaves, show_path, Leaf, Step};
+use super::{CHUNK, RULE_APPSET, RULE_TEMPLATE};
+use crate::verify::cache::Cache;
+use crate::verify::problem::{line_of_key, Problem};
+
+/// One ApplicationSet document and what it says about templating.
+pub(crate) struct AppSet<'a> {
+    pub(crate) path: &'a str,
+    pub(crate) text: &'a str,
+    pub(crate) doc: Value,
+    pub(crate) name: String,
+    pub(crate) namespace: String,
+    pub(crate) missing_key_error: bool,
+}
+
+impl<'a> AppSet<'a> {
+    pub(crate) fn new(path: &'a str, text: &'a str, doc: Value) -> AppSet<'a> {
+        let options = doc["spec"]["goTemplateOptions"].as_sequence();
+        let missing_key_error = options
+            .into_iter()
+            .flatten()
+            .any(|o| o.as_str().map(|s| s.replace(' ', "")) == Some("missingkey=error".into()));
+        AppSet {
+            path,
+            text,
+            name: doc["metadata"]["name"].as_str().unwrap_or("?").to_owned(),
+            namespace: doc["metadata"]["namespace"]
+                .as_str()
+                .unwrap_or("argocd")
+                .to_owned(),
+            missing_key_error,
+            doc,
+        }
+    }
+
+    pub(crate) fn problem(&self, key: &str, message: impl Into<String>) -> Problem {
+        Problem::new(self.path, line_of_key(self.text, key), RULE_APPSET, message)
+    }
+
+    /// Generates this ApplicationSet's Applications a chunk of parameter sets at a time, handing
+    /// each chunk's to `emit`; returns the problems.
+    pub(crate) fn generate(
+        &self,
+        sh: &Shell,
+        helm: &Path,
+        root: &Path,
+        cache: Option<&Cache>,
+        emit: &mut dyn FnMut(Vec<Application>) -> Result<()>,
+    ) -> Result<Vec<Problem>> {
+        let mut problems = Vec::new();
+        let spec = &self.doc["spec"];
+        if spec["goTemplate"].as_bool() != Some(true) {
+            problems.push(self.problem(
+                "goTemplate",
+                format!(
+                    "ApplicationSet {}: only goTemplate: true is emulated offline; set it (with goTemplateOptions: [\"missingkey=error\"])",
+                    self.name
+                ),
+            ));
+            return Ok(problems);
+        }
+        let mut generators = Vec::new();
+        for generator in spec["generators"].as_sequence().into_iter().flatten() {
+            if generator.get("template").is_some() {
+                problems.push(self.problem(
+                    "template",
+                    "a generator-level template override is not emulated offline; move it into spec.template",
+                ));
+                continue;
+            }
+            generators.extend(self.params(root, generator, &mut problems));
+        }
+        if generators.is_empty() {
+            return Ok(problems);
+        }
+
+        let template = spec.get("template").cloned().unwrap_or(Value::Null);
+        let mut leaves = Vec::new();
+        collect_leaves(&template, &mut Vec::new(), &mut leaves);
+        let patch = spec["templatePatch"].as_str();
+        let mut texts: Vec<&str> = leaves.iter().map(|l| l.text.as_str()).collect();
+        texts.extend(patch);
+        let mut prepared = Vec::new();
+        for (i, text) in texts.iter().enumerate() {
+            let p = gotemplate::prepare(text, self.missing_key_error);
+            for function in &p.helm_only {
+                problems.push(self.problem(
+                    self.field_key(&leaves, i),
+                    format!(
+                        "{}: function \"{function}\" is helm's, not Argo CD's: the ApplicationSet controller fails to parse this template",
+                        self.field_name(&leaves, i)
+                    ),
+                ));
+            }
+            prepared.push(p.text);
+        }
+        let mut chunks = Chunks {
+            appset: self,
+            sh,
+            helm,
+            cache,
+            template: &template,
+            leaves: &leaves,
+            prepared: &prepared,
+            has_patch: patch.is_some(),
+            sets: Vec::with_capacity(CHUNK),
+            unparsable: false,
+        };
+        for generator in &generators {
+            generator.each(self, root, &mut |item| match item {
+                Ok(set) => chunks.push(set, &mut problems, emit),
+                Err(problem) => {
+                    problems.push(problem);
+                    Ok(())
+                }
+            })?;
+        }
+        chunks.flush(&mut problems, emit)?;
+        Ok(problems)
+    }
+
+    /// The key to point at in the ApplicationSet file for rendered field `i`.
+    fn field_key<'l>(&self, leaves: &'l [Leaf], i: usize) -> &'l str {
+        match leaves.get(i) {
+            Some(leaf) => match leaf.path.iter().rev().find_map(|s| match s {
+                Step::Key(Value::String(k)) => Some(k.as_str()),
+                _ => None,
+            }) {
+                Some(key) => key,
+                None => "template",
+            },
+            None => "templatePatch",
+        }
+    }
+
+    /// `template.metadata.name`, `template.spec.sources[0].path` or `templatePatch`.
+    fn field_name(&self, leaves: &[Leaf], i: usize) -> String {
+        match leaves.get(i) {
+            Some(leaf) => format!("template{}", show_path(&leaf.path)),
+            None => "templatePatch".to_owned(),
+        }
+    }
+}
+
+/// The parameter sets of one ApplicationSet waiting to be rendered, and what renders them: a
+/// chunk at a time, so that only [`CHUNK`] sets and their Applications are ever held.
+struct Chunks<'c> {
+    appset: &'c AppSet<'c>,
+    sh: &'c Shell,
+    helm: &'c Path,
+    cache: Option<&'c Cache>,
+    template: &'c Value,
+    leaves: &'c [Leaf],
+    prepared: &'c [String],
+    has_patch: bool,
+    sets: Vec<ParamSet>,
+    /// A template does not parse: nothing more is rendered (the problem is reported once).
+    unparsable: bool,
+}
+
+impl Chunks<'_> {
+    fn push(
+        &mut self,
+        set: ParamSet,
+        problems: &mut Vec<Problem>,
+        emit: &mut dyn FnMut(Vec<Application>) -> Result<()>,
+    ) -> Result<()> {
+        if self.unparsable {
+            return Ok(());
+        }
+        self.sets.push(set);
+        if self.sets.len() >= CHUNK {
+            self.flush(problems, emit)?;
+        }
+        Ok(())
+    }
+
+    /// Renders the waiting sets and hands their Applications to `emit`.
+    fn flush(
+        &mut self,
+        problems: &mut Vec<Problem>,
+        emit: &mut dyn FnMut(Vec<Application>) -> Result<()>,
+    ) -> Result<()> {
+        let sets = std::mem::take(&mut self.sets);
+        if sets.is_empty() || self.unparsable {
+            return Ok(());
+        }
+        let this = self.appset;
+        let values: Vec<&str> = sets.iter().map(|s| s.params.as_str()).collect();
+        let rendered = match gotemplate::render(
+            self.sh,
+            self.helm,
+            self.prepared,
+            &values,
+            self.cache,
+        )? {
+            gotemplate::Outcome::Rendered(rendered) => rendered,
+            gotemplate::Outcome::Unparsable(failure) => {
+                let (key, field) = match failure.template {
+                    Some(i) => (
+                        this.field_key(self.leaves, i),
+                        this.field_name(self.leaves, i),
+                    ),
+                    None => ("template", "the template".to_owned()),
+                };
+                problems.push(Problem::new(
+                        this.path,
+                        line_of_key(this.text, key),
+                        RULE_TEMPLATE,
+                        format!(
+                            "{field} of ApplicationSet {}: {}{}; Argo CD generates none of its Applications",
+                            this.name,
+                            failure.message,
+                            argo_only_hint(&failure.message)
+                        ),
+                    ));
+                self.unparsable = true;
+                return Ok(());
+            }
+        };
+        drop(values);
+        let mut apps = Vec::with_capacity(sets.len());
+        for (set, result) in sets.iter().zip(rendered) {
+            let strings = match result {
+                Ok(strings) => strings,
+                Err(failure) => {
+                    let field = failure.template.map_or("the template".to_owned(), |i| {
+                        this.field_name(self.leaves, i)
+                    });
+                    problems.push(Problem::new(
+                        set.component_file(this.path),
+                        0,
+                        RULE_TEMPLATE,
+                        format!(
+                            "ApplicationSet {} cannot render {field} with the parameters from {}: {}; Argo CD stops updating every Application of this ApplicationSet until it is fixed",
+                            this.name,
+                            set.files.join(" and "),
+                            failure.message
+                        ),
+                    ));
+                    continue;
+                }
+            };
+            match this.application(set, self.template, self.leaves, &strings, self.has_patch) {
+                Ok((app, sources)) => {
+                    problems.extend(sources);
+                    apps.push(app);
+                }
+                Err(message) => problems.push(Problem::new(
+                    set.component_file(this.path),
+                    0,
+                    RULE_TEMPLATE,
+                    message,
+                )),
+            }
+        }
+        drop(sets);
+        emit(apps)
+    }
+}
+
+/// A hint when a template uses the functions Argo CD adds and helm lacks.
+fn argo_only_hint(message: &str) -> String {
+    for function in gotemplate::ARGO_ONLY {
+        if message.contains(&format!("function \"{function}\" not defined")) {
+            return format!(
+                " (Argo CD's {function} is not available to verify's offline rendering; use sprig functions)"
+            );
+        }
+    }
+    String::new()
+}

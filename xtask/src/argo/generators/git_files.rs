@@ -1,0 +1,308 @@
+//! Argo CD's git files generator (`applicationset/generators/git.go`): one parameter set per
+//! object of every matching file, with the file's path parameters.
+
+use std::path::Path;
+
+use serde_json::{Map as JsonMap, Value as Json};
+use serde_yaml::Value;
+
+use super::{Generator, ParamSet, Sets};
+use crate::argo::application::same_repo;
+use crate::argo::appset::AppSet;
+use crate::argo::glob;
+use crate::argo::names::sanitize_name;
+use crate::argo::yaml::{parse_documents, to_json};
+use crate::argo::RULE_GENERATOR_FILE;
+use crate::layout;
+use crate::verify::problem::Problem;
+
+pub(crate) struct GitFiles;
+
+impl Generator for GitFiles {
+    fn params(
+        &self,
+        appset: &AppSet,
+        root: &Path,
+        spec: &Value,
+        problems: &mut Vec<Problem>,
+    ) -> Option<Sets> {
+        appset.git_files(root, spec, problems)
+    }
+}
+
+impl AppSet<'_> {
+    /// Argo CD's git files generator over the working tree (`applicationset/generators/git.go`):
+    /// the matching files now, their parameter sets when [`Sets::each`] reads them.
+    pub(crate) fn git_files(
+        &self,
+        root: &Path,
+        git: &Value,
+        problems: &mut Vec<Problem>,
+    ) -> Option<Sets> {
+        let repo = git["repoURL"].as_str().unwrap_or_default();
+        if !same_repo(repo, layout::REPO_URL) {
+            problems.push(self.problem(
+                "repoURL",
+                format!(
+                    "the git generator reads {repo:?}, not this repository ({}); verify can only read this working tree",
+                    layout::REPO_URL
+                ),
+            ));
+            return None;
+        }
+        for unsupported in ["directories", "values"] {
+            if git.get(unsupported).is_some() {
+                problems.push(self.problem(
+                    unsupported,
+                    format!("git generator {unsupported} are not emulated offline; use files"),
+                ));
+                return None;
+            }
+        }
+        let prefix = git["pathParamPrefix"].as_str().unwrap_or_default();
+        let mut included = std::collections::BTreeSet::new();
+        let mut excluded = Vec::new();
+        for file in git["files"].as_sequence().into_iter().flatten() {
+            let Some(pattern) = file["path"].as_str() else {
+                problems.push(self.problem("files", "every files entry needs a path"));
+                continue;
+            };
+            if file["exclude"].as_bool() == Some(true) {
+                excluded.push(pattern);
+                continue;
+            }
+            let found = match layout::files_under(root, &glob::literal_prefix(pattern)) {
+                Ok(files) => files
+                    .into_iter()
+                    .filter(|f| glob::matches(pattern, f))
+                    .collect::<Vec<_>>(),
+                Err(err) => {
+                    problems.push(self.problem("files", format!("cannot list {pattern}: {err}")));
+                    continue;
+                }
+            };
+            if found.is_empty() {
+                problems.push(self.problem(
+                    "path",
+                    format!("git files pattern {pattern} matches no file, so its generator yields no Application"),
+                ));
+            }
+            included.extend(found);
+        }
+        // Matched files in sorted order (a BTreeSet), the excluded ones removed.
+        let files = included
+            .into_iter()
+            .filter(|file| !excluded.iter().any(|pattern| glob::matches(pattern, file)))
+            .collect();
+        Some(Sets::Files {
+            files,
+            prefix: prefix.to_owned(),
+        })
+    }
+
+    /// The parameter sets of one file: a map gives one, a list one per element, an empty file one
+    /// holding only the path parameters.
+    pub(crate) fn file_params(
+        &self,
+        root: &Path,
+        file: &str,
+        prefix: &str,
+    ) -> Result<Vec<ParamSet>, Problem> {
+        let unparseable = |line: usize, message: String| {
+            Problem::new(
+                file,
+                line,
+                RULE_GENERATOR_FILE,
+                format!(
+                    "{message}; the git files generator of ApplicationSet {} fails as a whole on it, and Argo CD stops updating every Application of this ApplicationSet",
+                    self.name
+                ),
+            )
+        };
+        let text = std::fs::read_to_string(root.join(file))
+            .map_err(|err| unparseable(0, format!("cannot be read ({err})")))?;
+        let doc = parse_documents(&text)
+            .map_err(|err| unparseable(err.line, format!("is not valid YAML ({})", err.message)))?
+            .into_iter()
+            .next()
+            .unwrap_or(Value::Null);
+        let objects: Vec<JsonMap<String, Json>> = match to_json(&doc) {
+            Json::Null => vec![JsonMap::new()],
+            Json::Object(map) => vec![map],
+            Json::Array(items) => items
+                .into_iter()
+                .map(|item| match item {
+                    Json::Object(map) => Ok(map),
+                    Json::Null => Ok(JsonMap::new()),
+                    other => Err(unparseable(
+                        0,
+                        format!("holds a list whose element {other} is not a map"),
+                    )),
+                })
+                .collect::<Result<_, _>>()?,
+            other => {
+                return Err(unparseable(
+                    0,
+                    format!("holds {other}, neither a map nor a list of maps"),
+                ))
+            }
+        };
+        Ok(objects
+            .into_iter()
+            .map(|mut params| {
+                // Written after the file's keys, so a key `path` (or the prefix) is overwritten.
+                let path = path_params(file);
+                if prefix.is_empty() {
+                    params.insert("path".into(), path);
+                } else {
+                    let mut wrapper = JsonMap::new();
+                    wrapper.insert("path".into(), path);
+                    params.insert(prefix.into(), Json::Object(wrapper));
+                }
+                ParamSet::new(params, vec![file.to_owned()])
+            })
+            .collect())
+    }
+}
+
+/// Argo CD's path parameters of a file (with goTemplate).
+fn path_params(file: &str) -> Json {
+    let dir = match file.rfind('/') {
+        Some(i) => &file[..i],
+        None => ".",
+    };
+    let basename = dir.rsplit('/').next().unwrap_or(dir);
+    let filename = file.rsplit('/').next().unwrap_or(file);
+    serde_json::json!({
+        "path": dir,
+        "basename": basename,
+        "filename": filename,
+        "basenameNormalized": sanitize_name(basename),
+        "filenameNormalized": sanitize_name(filename),
+        "segments": dir.split('/').collect::<Vec<_>>(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use pretty_assertions::assert_eq;
+    use serde_json::json;
+
+    use super::*;
+
+    fn yaml(text: &str) -> Value {
+        serde_yaml::from_str(text).unwrap()
+    }
+    /// An ApplicationSet over a scratch folder holding `files`.
+    struct Scratch {
+        root: std::path::PathBuf,
+    }
+
+    impl Scratch {
+        fn new(name: &str, files: &[(&str, &str)]) -> Scratch {
+            let root =
+                std::env::temp_dir().join(format!("xtask-appset-{name}-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&root);
+            for (path, text) in files {
+                let target = root.join(path);
+                std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+                std::fs::write(target, text).unwrap();
+            }
+            Scratch { root }
+        }
+
+        fn params(&self, file: &str, prefix: &str) -> Result<Vec<ParamSet>, Problem> {
+            let appset = AppSet::new(
+                "argocd/applicationsets/x.yaml",
+                "",
+                yaml("metadata: {name: x}"),
+            );
+            appset.file_params(&self.root, file, prefix)
+        }
+    }
+
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.root);
+        }
+    }
+
+    #[test]
+    fn path_parameters_are_argo_cds() {
+        assert_eq!(
+            path_params("environments/_shared/components/apps/My_App/component.yaml"),
+            json!({
+                "path": "environments/_shared/components/apps/My_App",
+                "basename": "My_App",
+                "filename": "component.yaml",
+                "basenameNormalized": "my-app",
+                "filenameNormalized": "component.yaml",
+                "segments": ["environments", "_shared", "components", "apps", "My_App"],
+            })
+        );
+        assert_eq!(path_params("top.yaml")["path"], json!("."));
+        assert_eq!(sanitize_name("-_Weird Name!.-"), "weird-name");
+    }
+
+    #[test]
+    fn a_file_gives_one_set_per_object_and_path_params_are_written_last() {
+        let scratch = Scratch::new(
+            "files",
+            &[
+                ("c/map/component.yaml", "name: one\npath: mine\nn: 3\n"),
+                ("c/list/component.yaml", "- name: a\n- name: b\n"),
+                ("c/empty/component.yaml", ""),
+                ("c/comment/component.yaml", "# nothing here\n"),
+                ("c/dup/component.yaml", "name: first\nname: second\n"),
+                ("c/scalar/component.yaml", "just text\n"),
+                ("c/bad/component.yaml", "name: [oops\n"),
+            ],
+        );
+        let names = |file: &str| -> Vec<Json> {
+            scratch
+                .params(file, "")
+                .unwrap()
+                .into_iter()
+                .map(|s| s.map().get("name").cloned().unwrap_or(Json::Null))
+                .collect()
+        };
+        let map = scratch.params("c/map/component.yaml", "").unwrap();
+        assert_eq!(map.len(), 1);
+        assert_eq!(map[0].map()["n"], json!(3));
+        // The file's own `path` is overwritten by the path parameters.
+        assert_eq!(map[0].map()["path"]["basename"], json!("map"));
+        assert_eq!(map[0].files, ["c/map/component.yaml"]);
+        assert_eq!(names("c/list/component.yaml"), [json!("a"), json!("b")]);
+        // An empty file: one set with only the path parameters.
+        for empty in ["c/empty/component.yaml", "c/comment/component.yaml"] {
+            let sets = scratch.params(empty, "").unwrap();
+            assert_eq!(sets.len(), 1, "{empty}");
+            assert_eq!(
+                sets[0].map().keys().collect::<Vec<_>>(),
+                ["path"],
+                "{empty}"
+            );
+        }
+        // Duplicate keys: the last wins, as with Argo CD's YAML reader.
+        assert_eq!(names("c/dup/component.yaml"), [json!("second")]);
+        let prefixed = scratch.params("c/map/component.yaml", "component").unwrap();
+        assert_eq!(prefixed[0].map()["path"], json!("mine"));
+        assert_eq!(
+            prefixed[0].map()["component"]["path"]["path"],
+            json!("c/map")
+        );
+        let scalar = scratch.params("c/scalar/component.yaml", "").unwrap_err();
+        assert_eq!(
+            (scalar.path.as_str(), scalar.rule),
+            ("c/scalar/component.yaml", RULE_GENERATOR_FILE)
+        );
+        assert!(
+            scalar.message.contains("neither a map nor a list"),
+            "{}",
+            scalar.message
+        );
+        let bad = scratch.params("c/bad/component.yaml", "").unwrap_err();
+        assert_eq!((bad.path.as_str(), bad.line), ("c/bad/component.yaml", 2));
+        assert!(bad.message.contains("fails as a whole"), "{}", bad.message);
+    }
+}

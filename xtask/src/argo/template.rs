@@ -1,0 +1,262 @@
+//! An ApplicationSet's `template` and `templatePatch` made into an Application for one parameter
+//! set, as Argo CD's `RenderTemplateParams` (`applicationset/utils/utils.go`) and
+//! `applyTemplatePatch` (`applicationset/controllers/template/patch.go`) do: every string field
+//! rendered, the finalizer added, the patch merged, the namespace defaulted.
+
+use serde_yaml::{Mapping, Value};
+
+use super::application::Application;
+use super::appset::AppSet;
+use super::generators::ParamSet;
+use super::yaml::{parse_documents, scalar_text};
+use crate::verify::problem::Problem;
+
+const API_VERSION: &str = "argoproj.io/v1alpha1";
+/// Added by the ApplicationSet controller unless `preserveResourcesOnDeletion` (Argo CD's
+/// `RenderTemplateParams`).
+const RESOURCES_FINALIZER: &str = "resources-finalizer.argocd.argoproj.io";
+
+/// A string field of the template: where it is, for the messages and to put the result back.
+#[derive(Clone, Debug)]
+pub(crate) struct Leaf {
+    pub(crate) path: Vec<Step>,
+    pub(crate) text: String,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) enum Step {
+    Key(Value),
+    Index(usize),
+}
+
+impl AppSet<'_> {
+    /// Builds the Application from the rendered strings of one parameter set.
+    pub(crate) fn application(
+        &self,
+        set: &ParamSet,
+        template: &Value,
+        leaves: &[Leaf],
+        strings: &[String],
+        has_patch: bool,
+    ) -> Result<(Application, Vec<Problem>), String> {
+        let mut app = template.clone();
+        for (leaf, rendered) in leaves.iter().zip(strings) {
+            if let Some(slot) = lookup_mut(&mut app, &leaf.path) {
+                *slot = Value::String(rendered.clone());
+            }
+        }
+        if !app.is_mapping() {
+            app = Value::Mapping(Mapping::new());
+        }
+        let preserve =
+            self.doc["spec"]["syncPolicy"]["preserveResourcesOnDeletion"].as_bool() == Some(true);
+        let has_finalizers = app["metadata"]["finalizers"]
+            .as_sequence()
+            .is_some_and(|f| !f.is_empty());
+        if !preserve && !has_finalizers {
+            set_path(
+                &mut app,
+                &["metadata", "finalizers"],
+                Value::Sequence(vec![RESOURCES_FINALIZER.into()]),
+            );
+        }
+        if has_patch {
+            let text = strings.get(leaves.len()).map_or("", String::as_str);
+            let patch = parse_documents(text)
+                .map_err(|err| {
+                    format!(
+                        "the templatePatch of ApplicationSet {} renders invalid YAML for the parameters from {} ({} at line {} of the rendered patch); Argo CD stops updating every Application of this ApplicationSet",
+                        self.name,
+                        set.files.join(" and "),
+                        err.message,
+                        err.line
+                    )
+                })?
+                .into_iter()
+                .next()
+                .unwrap_or(Value::Null);
+            match patch {
+                Value::Null => {}
+                Value::Mapping(_) => apply_patch(&mut app, &patch),
+                _ => {
+                    return Err(format!(
+                        "the templatePatch of ApplicationSet {} does not render a map for the parameters from {}",
+                        self.name,
+                        set.files.join(" and ")
+                    ))
+                }
+            }
+        }
+        if app["metadata"]["namespace"]
+            .as_str()
+            .unwrap_or_default()
+            .is_empty()
+        {
+            set_path(
+                &mut app,
+                &["metadata", "namespace"],
+                Value::String(self.namespace.clone()),
+            );
+        }
+        let mut manifest = Mapping::new();
+        manifest.insert("apiVersion".into(), API_VERSION.into());
+        manifest.insert("kind".into(), "Application".into());
+        if let Value::Mapping(rest) = app {
+            for (key, value) in rest {
+                manifest.insert(key, value);
+            }
+        }
+        let manifest = Value::Mapping(manifest);
+        Ok(self.describe(set, manifest))
+    }
+}
+
+/// Applies a rendered templatePatch like Argo CD's strategic merge patch on an Application (whose
+/// fields carry no list merge keys): maps merge key by key, lists and scalars replace, and `null`
+/// removes the key.
+pub(crate) fn apply_patch(target: &mut Value, patch: &Value) {
+    match (target, patch) {
+        (Value::Mapping(target), Value::Mapping(patch)) => {
+            for (key, value) in patch {
+                if value.is_null() {
+                    target.remove(key);
+                } else if let Some(existing) = target.get_mut(key).filter(|e| e.is_mapping()) {
+                    apply_patch(existing, value);
+                } else {
+                    let mut value = value.clone();
+                    drop_nulls(&mut value);
+                    target.insert(key.clone(), value);
+                }
+            }
+        }
+        (target, patch) => {
+            *target = patch.clone();
+            drop_nulls(target);
+        }
+    }
+}
+
+fn drop_nulls(value: &mut Value) {
+    if let Value::Mapping(map) = value {
+        map.retain(|_, v| !v.is_null());
+        for (_, v) in map.iter_mut() {
+            drop_nulls(v);
+        }
+    }
+}
+
+pub(crate) fn collect_leaves(value: &Value, path: &mut Vec<Step>, out: &mut Vec<Leaf>) {
+    match value {
+        Value::String(text) => out.push(Leaf {
+            path: path.clone(),
+            text: text.clone(),
+        }),
+        Value::Mapping(map) => {
+            for (key, value) in map {
+                path.push(Step::Key(key.clone()));
+                collect_leaves(value, path, out);
+                path.pop();
+            }
+        }
+        Value::Sequence(items) => {
+            for (i, value) in items.iter().enumerate() {
+                path.push(Step::Index(i));
+                collect_leaves(value, path, out);
+                path.pop();
+            }
+        }
+        Value::Tagged(tagged) => collect_leaves(&tagged.value, path, out),
+        _ => {}
+    }
+}
+
+fn lookup_mut<'v>(value: &'v mut Value, path: &[Step]) -> Option<&'v mut Value> {
+    let mut current = value;
+    for step in path {
+        if let Value::Tagged(tagged) = current {
+            current = &mut tagged.value;
+        }
+        current = match step {
+            Step::Key(key) => current.as_mapping_mut()?.get_mut(key)?,
+            Step::Index(i) => current.as_sequence_mut()?.get_mut(*i)?,
+        };
+    }
+    Some(current)
+}
+
+fn set_path(value: &mut Value, path: &[&str], new: Value) {
+    let mut current = value;
+    for (i, key) in path.iter().enumerate() {
+        if !current.is_mapping() {
+            *current = Value::Mapping(Mapping::new());
+        }
+        let map = current.as_mapping_mut().expect("made a mapping");
+        if i == path.len() - 1 {
+            map.insert((*key).into(), new);
+            return;
+        }
+        current = map
+            .entry((*key).into())
+            .or_insert(Value::Mapping(Mapping::new()));
+    }
+}
+
+pub(crate) fn show_path(path: &[Step]) -> String {
+    path.iter()
+        .map(|step| match step {
+            Step::Key(Value::String(key)) => format!(".{key}"),
+            Step::Key(other) => format!(".{}", scalar_text(other)),
+            Step::Index(i) => format!("[{i}]"),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use pretty_assertions::assert_eq;
+
+    use super::*;
+
+    fn yaml(text: &str) -> Value {
+        serde_yaml::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn the_template_patch_merges_maps_replaces_lists_and_null_removes() {
+        let mut app = yaml(
+            "metadata: {name: a, labels: {x: '1', y: '2'}}\nspec: {sources: [{path: p}], project: p}",
+        );
+        let patch = yaml(
+            "metadata: {labels: {y: null, z: '3'}}\nspec: {sources: [{path: q}, {ref: values}], syncPolicy: {automated: {prune: true, gone: null}}}",
+        );
+        apply_patch(&mut app, &patch);
+        assert_eq!(
+            app,
+            yaml(
+                "metadata: {name: a, labels: {x: '1', z: '3'}}\nspec: {sources: [{path: q}, {ref: values}], project: p, syncPolicy: {automated: {prune: true}}}"
+            )
+        );
+    }
+
+    #[test]
+    fn template_leaves_are_the_string_fields() {
+        let template = yaml(
+            "metadata: {name: '{{ .name }}', labels: {'{{ .k }}': v}}\nspec: {sources: [{path: p, helm: {ignore: true}}], n: 3}",
+        );
+        let mut leaves = Vec::new();
+        collect_leaves(&template, &mut Vec::new(), &mut leaves);
+        let found: Vec<(String, &str)> = leaves
+            .iter()
+            .map(|l| (show_path(&l.path), l.text.as_str()))
+            .collect();
+        // Map keys are not rendered, as in Argo CD; booleans and numbers are no templates.
+        assert_eq!(
+            found,
+            [
+                (".metadata.name".to_owned(), "{{ .name }}"),
+                (".metadata.labels.{{ .k }}".to_owned(), "v"),
+                (".spec.sources[0].path".to_owned(), "p"),
+            ]
+        );
+    }
+}
