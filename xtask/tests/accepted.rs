@@ -239,6 +239,46 @@ fn misspelt_argo_cd_fields_are_refused_in_the_appset_and_the_generated_applicati
 }
 
 #[test]
+fn the_app_project_permits_as_argo_cd_does_at_sync() {
+    let repo = Repo::new();
+    let project = "argocd/projects/ameide.yaml";
+    repo.plant(
+        project,
+        "    - https://github.com/ameideio/ameide-gitops.git",
+        "    - https://github.com/ameideio/other.git",
+    );
+    repo.plant(DEFAULT_DENY, "enabled: true\nmanifests:\n", "enabled: true\nmanifests:\n  - |\n    apiVersion: rbac.authorization.k8s.io/v1\n    kind: ClusterRole\n    metadata:\n      name: reader\n    rules: []\n");
+    let report = repo.verify();
+    let source = problem(&report, "app-project", APPSET, "source \"https://github.com/ameideio/ameide-gitops.git\" is not in the sourceRepos of AppProject ameide");
+    assert!(source.contains("dev-default-deny"), "{source}");
+    let kind = problem(&report, "app-project", DEFAULT_DENY, "ClusterRole/reader");
+    assert!(
+        kind.contains(
+            "does not permit the cluster-scoped kind ClusterRole.rbac.authorization.k8s.io"
+        ),
+        "{kind}"
+    );
+}
+
+#[test]
+fn a_generated_application_in_the_default_project_is_refused() {
+    let repo = Repo::new();
+    repo.plant(
+        APPSET,
+        "      project: \"{{ .project }}\"",
+        "      project: default",
+    );
+    let report = repo.verify();
+    let message = problem(
+        &report,
+        "app-project",
+        APPSET,
+        "uses the project \"default\"",
+    );
+    assert!(message.contains("production-namespace-policy"), "{message}");
+}
+
+#[test]
 fn a_cluster_entry_without_its_kubernetes_version_is_refused() {
     let repo = Repo::new();
     repo.plant(

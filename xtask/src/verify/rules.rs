@@ -9,6 +9,7 @@ pub mod accepted;
 pub mod argocd;
 mod component;
 mod drift;
+pub mod project;
 mod secrets;
 mod values;
 mod yaml;
@@ -88,6 +89,7 @@ pub fn with_checker<R>(
         read: vec![false; index.paths.count()],
         image: Vec::new(),
         argocd: argocd.as_ref(),
+        projects: project::Projects::load(root),
         generated: Vec::new(),
     };
     let result = f(&mut checker)?;
@@ -107,6 +109,8 @@ pub struct Checker<'t> {
     image: Vec<(Problem, String)>,
     /// `argocd-schema` on the generated Applications, grouped likewise.
     argocd: Option<&'t argocd::ArgoCd>,
+    /// `app-project` on the generated Applications, grouped with them.
+    projects: project::Projects,
     generated: Vec<(Problem, String)>,
 }
 
@@ -122,6 +126,9 @@ impl Checker<'_> {
             self.generated
                 .extend(apps.iter().flat_map(|app| argocd.check_application(app)));
         }
+        let projects = &self.projects;
+        self.generated
+            .extend(apps.iter().flat_map(|app| projects.check_application(app)));
     }
 
     fn finish(mut self) -> Vec<Problem> {

@@ -17,6 +17,7 @@ use xshell::Shell;
 
 use super::super::cache::{Cache, Key, What};
 use super::super::problem::Problem;
+use super::project::{self, Projects};
 use crate::argo::Application;
 use crate::clusters;
 use crate::kube::deprecations::{self, Status};
@@ -30,7 +31,8 @@ pub const RULE_DEPRECATED: &str = "kube-api-deprecated";
 pub const RULE_ANNOTATION: &str = "argocd-annotation";
 pub const RULE_JOB: &str = "job-restart-policy";
 pub const RULE_CLUSTER: &str = "cluster-entry";
-const RULES: [&str; 5] = [
+const RULES: [&str; 6] = [
+    project::RULE,
     RULE_SCHEMA,
     RULE_REMOVED,
     RULE_DEPRECATED,
@@ -39,12 +41,13 @@ const RULES: [&str; 5] = [
 ];
 
 /// Bump when what [`Acceptance::check`] finds changes for the same input: it is in the cache key.
-const CHECKS_VERSION: &str = "accepted/2";
+const CHECKS_VERSION: &str = "accepted/3";
 
 /// The schemas of every Kubernetes version the ApplicationSet's envs run, loaded once per run.
 pub struct Acceptance {
     root: std::path::PathBuf,
     by_env: HashMap<String, Arc<Schemas>>,
+    projects: Projects,
 }
 
 impl Acceptance {
@@ -101,7 +104,15 @@ impl Acceptance {
             }
         }
         let root = root.to_owned();
-        Ok((Acceptance { root, by_env }, problems))
+        let projects = Projects::load(&root);
+        Ok((
+            Acceptance {
+                root,
+                by_env,
+                projects,
+            },
+            problems,
+        ))
     }
 
     /// The problems of `app`'s rendered `manifests`, from the cache when they were checked before.
@@ -116,6 +127,7 @@ impl Acceptance {
             version.as_bytes(),
             app.chart.as_bytes(),
             app.component_file.as_bytes(),
+            self.projects.digest_of(app).as_bytes(),
             manifests.as_bytes(),
         ]);
         // Only a clean result is stored: findings point into value files, whose lines can move
@@ -128,7 +140,7 @@ impl Acceptance {
                 return found;
             }
         }
-        let found = check(&self.root, schemas, app, manifests);
+        let found = check(&self.root, schemas, &self.projects, app, manifests);
         if let (Some(cache), true) = (cache, found.is_empty()) {
             cache.put(What::Render, &key, &encode(&found));
         }
@@ -170,7 +182,13 @@ fn decode(text: &str) -> Option<Vec<Problem>> {
 }
 
 /// Every rule of this file on every object of `manifests`.
-fn check(root: &Path, schemas: &Schemas, app: &Application, manifests: &str) -> Vec<Problem> {
+fn check(
+    root: &Path,
+    schemas: &Schemas,
+    projects: &Projects,
+    app: &Application,
+    manifests: &str,
+) -> Vec<Problem> {
     let mut problems = Vec::new();
     for document in super::secrets::split_documents(manifests) {
         let Ok(object) = serde_yaml::from_str::<Value>(&document) else {
@@ -240,6 +258,18 @@ fn check(root: &Path, schemas: &Schemas, app: &Application, manifests: &str) -> 
                 ));
             }
             None => {}
+        }
+        let group = api_version.rsplit_once('/').map_or("", |(g, _)| g);
+        let namespace = match project::CLUSTER_SCOPED.contains(&kind) {
+            true => None,
+            false => Some(
+                object["metadata"]["namespace"]
+                    .as_str()
+                    .unwrap_or(&app.namespace),
+            ),
+        };
+        if let Some(why) = projects.refuses(app, group, kind, name, namespace) {
+            push(project::RULE, why);
         }
         for (rule, message) in annotations(&object)
             .into_iter()
