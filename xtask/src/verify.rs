@@ -126,6 +126,8 @@ pub struct Report {
     pub appsets: usize,
     pub rendered: usize,
     pub problems: Vec<Problem>,
+    /// Findings that do not fail the gate (`kube-api-deprecated`), printed as warnings.
+    pub warnings: Vec<Problem>,
     /// With `--changed`: the change and the Applications it selected, with why.
     pub changed: Option<Selection>,
     /// With `--shard`: the shard and how many Applications there were to split.
@@ -278,6 +280,9 @@ pub fn run(sh: &Shell, flags: &Flags) -> Result<()> {
     ));
     problems.sort();
     problems.dedup();
+    let (warnings, problems): (Vec<Problem>, Vec<Problem>) = problems
+        .into_iter()
+        .partition(|p| rules::accepted::is_warning(p.rule));
     let total = started.elapsed();
     let stats = flags.stats.then(|| Stats {
         helm_renders,
@@ -296,6 +301,7 @@ pub fn run(sh: &Shell, flags: &Flags) -> Result<()> {
         appsets: discovery.appsets.len(),
         rendered,
         problems,
+        warnings,
         changed: changes.map(|changes| Selection {
             changes,
             selected,
@@ -527,6 +533,9 @@ fn summary(report: &Report) -> String {
         report.rendered,
         count(report.problems.len(), "problem")
     );
+    if !report.warnings.is_empty() {
+        let _ = write!(line, ", {}", count(report.warnings.len(), "warning"));
+    }
     if let Some((shard, out_of)) = &report.shard {
         let rules = match shard.runs_whole_tree_rules() {
             true => "the whole-tree rules ran here",
@@ -568,6 +577,9 @@ fn human(report: &Report) -> String {
     for problem in &report.problems {
         let _ = writeln!(out, "{problem}");
     }
+    for warning in &report.warnings {
+        let _ = writeln!(out, "warning: {warning}");
+    }
     if let Some(line) = selection_line(report) {
         let _ = writeln!(out, "{line}");
     }
@@ -578,10 +590,11 @@ fn human(report: &Report) -> String {
 /// GitHub workflow annotations, one per problem, then the summary.
 fn github(report: &Report) -> String {
     let mut out = String::new();
-    for p in &report.problems {
+    let levels = report.problems.iter().map(|p| ("error", p));
+    for (level, p) in levels.chain(report.warnings.iter().map(|p| ("warning", p))) {
         let _ = writeln!(
             out,
-            "::error file={},line={},title={}::{}",
+            "::{level} file={},line={},title={}::{}",
             escape_property(&p.path),
             p.line.max(1),
             escape_property(p.rule),
@@ -609,6 +622,13 @@ fn json(report: &Report) -> serde_json::Value {
         "rendered": report.rendered,
         "ok": report.problems.is_empty(),
     });
+    if !report.warnings.is_empty() {
+        out["warnings"] = report
+            .warnings
+            .iter()
+            .map(|p| json!({"path": p.path, "line": p.line, "rule": p.rule, "message": p.message}))
+            .collect();
+    }
     if let Some(s) = &report.changed {
         out["changed"] = json!({
             "base": s.changes.base,
@@ -701,6 +721,7 @@ mod tests {
             appsets: 1,
             rendered: 2,
             problems,
+            warnings: Vec::new(),
             changed: None,
             shard: None,
             stats: None,

@@ -159,6 +159,49 @@ fn a_removed_api_names_its_replacement() {
 }
 
 #[test]
+fn a_deprecated_api_warns_without_failing() {
+    let repo = Repo::new();
+    repo.plant(DEFAULT_DENY, "enabled: true\nmanifests:\n", "enabled: true\nmanifests:\n  - |\n    apiVersion: v1\n    kind: Endpoints\n    metadata:\n      name: legacy\n    subsets: []\n");
+    // 1.33 deprecates v1 Endpoints; every env runs the version its entry declares.
+    let clusters = repo
+        .read("config/clusters/azure.yaml")
+        .replace("kubernetesVersion: \"1.31\"", "kubernetesVersion: \"1.33\"");
+    std::fs::write(repo.path().join("config/clusters/azure.yaml"), clusters).unwrap();
+    let output = repo.run(&["verify", "--json", "--no-cache"]);
+    let report = json(&output);
+    assert_eq!(
+        (code(&output), &report["problems"]),
+        (0, &Json::Array(Vec::new())),
+        "{report:#}"
+    );
+    let warnings = report["warnings"].as_array().unwrap();
+    assert_eq!(warnings.len(), 1, "{report:#}");
+    assert_eq!(
+        (warnings[0]["rule"].as_str(), warnings[0]["path"].as_str()),
+        (Some("kube-api-deprecated"), Some(DEFAULT_DENY))
+    );
+    let message = warnings[0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("Endpoints/legacy: v1 Endpoints is deprecated since Kubernetes 1.33")
+            && message.contains("discovery.k8s.io/v1 EndpointSlice"),
+        "{message}"
+    );
+    let human = repo.run(&["verify", "--no-cache"]);
+    assert!(
+        stdout(&human).contains("warning: sources/values/_shared/platform/default-deny.yaml:"),
+        "{}",
+        stdout(&human)
+    );
+    let github = repo.run(&["verify", "--no-cache", "--format", "github"]);
+    assert!(
+        stdout(&github)
+            .starts_with("::warning file=sources/values/_shared/platform/default-deny.yaml"),
+        "{}",
+        stdout(&github)
+    );
+}
+
+#[test]
 fn a_misspelt_hook_and_a_job_that_restarts_always_are_refused() {
     let repo = Repo::new();
     let job = "  - |\n    apiVersion: batch/v1\n    kind: Job\n    metadata:\n      name: smoke\n      annotations:\n        argocd.argoproj.io/hook: PostSynk\n        argocd.argoproj.io/sync-wave: \"one\"\n    spec:\n      template:\n        spec:\n          restartPolicy: Always\n          containers:\n            - name: smoke\n              image: registry.invalid/smoke@sha256:0000000000000000000000000000000000000000000000000000000000000000\n";

@@ -40,6 +40,11 @@ const RULES: [&str; 6] = [
     RULE_JOB,
 ];
 
+/// Whether a finding of `rule` only warns: a deprecated API still syncs.
+pub fn is_warning(rule: &str) -> bool {
+    rule == RULE_DEPRECATED
+}
+
 /// Bump when what [`Acceptance::check`] finds changes for the same input: it is in the cache key.
 const CHECKS_VERSION: &str = "accepted/3";
 
