@@ -395,6 +395,7 @@ impl Stream<'_> {
             results.accepted,
             problem::Naming::After,
         ));
+        self.problems.extend(results.owners.problems());
         self.failed.extend(results.failed);
         discovery
     }
@@ -440,6 +441,7 @@ struct Rendered<'a> {
     /// What the API server and Argo CD would refuse of the rendered objects, per Application.
     acceptance: Option<(&'a rules::accepted::Acceptance, Option<&'a cache::Cache>)>,
     accepted: Vec<(Problem, String)>,
+    owners: rules::accepted::Owners,
     validation: Duration,
     /// Failed renders: discovery's position, the problem and the Application.
     failed: Vec<(usize, Problem, String)>,
@@ -454,9 +456,10 @@ impl Rendered<'_> {
                     .extend(conventions::check_rendered(app, &manifests));
                 if let Some((acceptance, cache)) = self.acceptance {
                     let started = Instant::now();
-                    let found = acceptance.check(app, &manifests, cache);
+                    let checked = acceptance.check(app, &manifests, cache);
                     self.accepted
-                        .extend(found.into_iter().map(|p| (p, app.name.clone())));
+                        .extend(checked.problems.into_iter().map(|p| (p, app.name.clone())));
+                    self.owners.add(app, checked.objects);
                     self.validation += started.elapsed();
                 }
             }

@@ -322,6 +322,35 @@ fn a_generated_application_in_the_default_project_is_refused() {
 }
 
 #[test]
+fn two_applications_rendering_one_object_are_reported() {
+    let repo = Repo::new();
+    let policy = "  - |\n    apiVersion: networking.k8s.io/v1\n    kind: NetworkPolicy\n    metadata:\n      name: default-deny-ingress\n    spec:\n      podSelector: {}\n";
+    repo.plant(
+        NAMESPACE_POLICY,
+        "enabled: true\nmanifests:\n",
+        &format!("enabled: true\nmanifests:\n{policy}"),
+    );
+    let report = repo.verify();
+    let component = "environments/_shared/components/foundation/namespace-policy/component.yaml";
+    let message = problem(
+        &report,
+        "shared-resource",
+        component,
+        "in namespace ameide-dev",
+    );
+    assert!(message.starts_with("NetworkPolicy.networking.k8s.io/default-deny-ingress in namespace ameide-dev is rendered by the Applications dev-default-deny, dev-namespace-policy"), "{message}");
+    // Cached clean renders still count their objects.
+    let warm = json(&repo.run(&["verify", "--json"]));
+    let again = json(&repo.run(&["verify", "--json"]));
+    assert_eq!(warm["problems"], again["problems"]);
+    assert!(again["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p["rule"] == "shared-resource"));
+}
+
+#[test]
 fn a_cluster_entry_without_its_kubernetes_version_is_refused() {
     let repo = Repo::new();
     repo.plant(

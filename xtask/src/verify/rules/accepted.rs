@@ -7,7 +7,7 @@
 //! The findings of one Application's manifests depend only on them and on the schemas, so they
 //! are cached beside the render, keyed by both.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::Path;
 use std::sync::Arc;
 
@@ -31,14 +31,7 @@ pub const RULE_DEPRECATED: &str = "kube-api-deprecated";
 pub const RULE_ANNOTATION: &str = "argocd-annotation";
 pub const RULE_JOB: &str = "job-restart-policy";
 pub const RULE_CLUSTER: &str = "cluster-entry";
-const RULES: [&str; 6] = [
-    project::RULE,
-    RULE_SCHEMA,
-    RULE_REMOVED,
-    RULE_DEPRECATED,
-    RULE_ANNOTATION,
-    RULE_JOB,
-];
+pub const RULE_SHARED: &str = "shared-resource";
 
 /// Whether a finding of `rule` only warns: a deprecated API still syncs.
 pub fn is_warning(rule: &str) -> bool {
@@ -120,10 +113,11 @@ impl Acceptance {
         ))
     }
 
-    /// The problems of `app`'s rendered `manifests`, from the cache when they were checked before.
-    pub fn check(&self, app: &Application, manifests: &str, cache: Option<&Cache>) -> Vec<Problem> {
+    /// The problems of `app`'s rendered `manifests` and the objects it renders, from the cache
+    /// when they were checked before and found clean.
+    pub fn check(&self, app: &Application, manifests: &str, cache: Option<&Cache>) -> Checked {
         let Some(schemas) = self.by_env.get(&app.env) else {
-            return Vec::new();
+            return Checked::default();
         };
         let version = schemas.version.to_string();
         let key = Key::of(&[
@@ -132,58 +126,96 @@ impl Acceptance {
             version.as_bytes(),
             app.chart.as_bytes(),
             app.component_file.as_bytes(),
+            app.namespace.as_bytes(),
             self.projects.digest_of(app).as_bytes(),
             manifests.as_bytes(),
         ]);
-        // Only a clean result is stored: findings point into value files, whose lines can move
-        // without the output changing, and they are few, so they are found again each run.
-        if let Some(found) = cache
-            .and_then(|c| c.read(What::Render, &key))
-            .and_then(|t| decode(&t))
-        {
-            if found.is_empty() {
-                return found;
-            }
+        // Only a clean result is stored, as the list of its objects: findings point into value
+        // files, whose lines can move without the output changing, and they are few, so they
+        // are found again each run.
+        if let Some(text) = cache.and_then(|c| c.read(What::Render, &key)) {
+            return Checked {
+                problems: Vec::new(),
+                objects: text.lines().map(str::to_owned).collect(),
+            };
         }
-        let found = check(&self.root, schemas, &self.projects, app, manifests);
-        if let (Some(cache), true) = (cache, found.is_empty()) {
-            cache.put(What::Render, &key, &encode(&found));
+        let checked = check(&self.root, schemas, &self.projects, app, manifests);
+        if let (Some(cache), true) = (cache, checked.problems.is_empty()) {
+            let body: String = checked.objects.iter().map(|o| format!("{o}\n")).collect();
+            cache.put(What::Render, &key, &body);
         }
-        found
+        checked
     }
 }
 
-/// One problem per line: rule, path, line and message, tab-separated (none holds a tab or
-/// newline).
-fn encode(problems: &[Problem]) -> String {
-    problems
-        .iter()
-        .map(|p| {
-            format!(
-                "{}\t{}\t{}\t{}\n",
-                p.rule,
-                p.path,
-                p.line,
-                p.message.replace(['\t', '\n'], " ")
-            )
-        })
-        .collect()
+/// What [`Acceptance::check`] found of one Application's output.
+#[derive(Debug, Default)]
+pub struct Checked {
+    pub problems: Vec<Problem>,
+    /// Every object it renders as Argo CD tracks it: `group/kind/namespace/name`, the namespace
+    /// empty for a cluster-scoped kind (for `shared-resource`).
+    pub objects: Vec<String>,
 }
 
-fn decode(text: &str) -> Option<Vec<Problem>> {
-    text.lines()
-        .map(|line| {
-            let mut fields = line.splitn(4, '\t');
-            let (rule, path, at, message) = (
-                fields.next()?,
-                fields.next()?,
-                fields.next()?,
-                fields.next()?,
-            );
-            let rule = RULES.into_iter().find(|r| *r == rule)?;
-            Some(Problem::new(path, at.parse().ok()?, rule, message))
-        })
-        .collect()
+/// `shared-resource`: objects two or more Applications render, with those Applications' names
+/// and component files, as Argo CD's SharedResourceWarning would name them. Each object is
+/// noted once with its first Application; only the conflicts keep more.
+#[derive(Debug, Default)]
+pub struct Owners {
+    first: HashMap<String, (String, String)>,
+    shared: BTreeMap<String, BTreeSet<(String, String)>>,
+}
+
+impl Owners {
+    pub fn add(&mut self, app: &Application, objects: Vec<String>) {
+        let owner = (app.name.clone(), app.component_file.clone());
+        for object in objects {
+            match self.first.get(&object) {
+                Some(first) if first.0 != owner.0 => {
+                    let shared = self.shared.entry(object).or_default();
+                    shared.insert(first.clone());
+                    shared.insert(owner.clone());
+                }
+                Some(_) => {}
+                None => {
+                    self.first.insert(object, owner.clone());
+                }
+            }
+        }
+    }
+
+    /// One problem per shared object, at the component file of each Application but the first.
+    pub fn problems(self) -> Vec<Problem> {
+        let mut problems = Vec::new();
+        for (object, owners) in self.shared {
+            let names: Vec<&str> = owners.iter().map(|(name, _)| name.as_str()).collect();
+            let mut parts = object.splitn(4, '/');
+            let mut part = || parts.next().unwrap_or_default();
+            let (group, kind, namespace, name) = (part(), part(), part(), part());
+            let kind = match group {
+                "" => kind.to_owned(),
+                group => format!("{kind}.{group}"),
+            };
+            let place = match namespace {
+                "" => String::new(),
+                namespace => format!(" in namespace {namespace}"),
+            };
+            for (_, file) in owners.iter().skip(1) {
+                problems.push(Problem::new(
+                    file,
+                    0,
+                    RULE_SHARED,
+                    format!(
+                        "{kind}/{name}{place} is rendered by the Applications {}: Argo CD reports it as a shared resource and each sync undoes the other's; render it in one of them only",
+                        names.join(", ")
+                    ),
+                ));
+            }
+        }
+        problems.sort();
+        problems.dedup();
+        problems
+    }
 }
 
 /// Every rule of this file on every object of `manifests`.
@@ -193,8 +225,9 @@ fn check(
     projects: &Projects,
     app: &Application,
     manifests: &str,
-) -> Vec<Problem> {
+) -> Checked {
     let mut problems = Vec::new();
+    let mut objects = Vec::new();
     for document in super::secrets::split_documents(manifests) {
         let Ok(object) = serde_yaml::from_str::<Value>(&document) else {
             continue;
@@ -273,6 +306,10 @@ fn check(
                     .unwrap_or(&app.namespace),
             ),
         };
+        objects.push(format!(
+            "{group}/{kind}/{}/{name}",
+            namespace.unwrap_or_default()
+        ));
         if let Some(why) = projects.refuses(app, group, kind, name, namespace) {
             push(project::RULE, why);
         }
@@ -285,7 +322,7 @@ fn check(
     }
     problems.sort();
     problems.dedup();
-    problems
+    Checked { problems, objects }
 }
 
 /// The file an object came from: the value file that spells it out (a chart such as
@@ -491,22 +528,31 @@ mod tests {
     }
 
     #[test]
-    fn cached_findings_read_back_as_they_were_written() {
-        let problems = vec![Problem::new(
-            "a/templates/x.yaml",
-            7,
-            RULE_SCHEMA,
-            "Job/x: bad\tvalue",
-        )];
-        let decoded = decode(&encode(&problems)).unwrap();
-        assert_eq!(decoded[0].message, "Job/x: bad value");
-        assert_eq!(
-            (decoded[0].path.as_str(), decoded[0].line),
-            ("a/templates/x.yaml", 7)
+    fn an_object_two_applications_render_is_reported_once_per_later_owner() {
+        let app = |name: &str, file: &str| Application {
+            name: name.into(),
+            component_file: file.into(),
+            ..super::super::fixture::application("dev", "x", "platform", "200")
+        };
+        let mut owners = Owners::default();
+        let quota = "/ResourceQuota/ameide-dev/quota".to_owned();
+        owners.add(
+            &app("dev-a", "a.yaml"),
+            vec![quota.clone(), "apps/Deployment/ameide-dev/a".into()],
         );
-        assert_eq!(decoded[0].rule, RULE_SCHEMA);
-        assert_eq!(decode(&encode(&[])), Some(Vec::new()));
-        assert_eq!(decode("no-such-rule\tp\tm\n"), None);
+        owners.add(&app("dev-b", "b.yaml"), vec![quota.clone()]);
+        owners.add(&app("dev-a", "a.yaml"), vec![quota]);
+        let problems = owners.problems();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(
+            (problems[0].path.as_str(), problems[0].rule),
+            ("b.yaml", RULE_SHARED)
+        );
+        assert!(
+            problems[0].message.starts_with("ResourceQuota/quota in namespace ameide-dev is rendered by the Applications dev-a, dev-b"),
+            "{}",
+            problems[0].message
+        );
     }
 
     #[test]
