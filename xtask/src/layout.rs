@@ -14,6 +14,9 @@ pub const PRIMITIVES_DIR: &str = "environments/_shared/components/apps/primitive
 pub const CHARTS_DIR: &str = "sources/charts";
 pub const RAW_MANIFESTS_CHART: &str = "sources/charts/foundation/common/raw-manifests";
 pub const HELM_TEST_JOBS_CHART: &str = "sources/charts/foundation/helm-test-jobs";
+/// The per-env value layers (one folder per env) and the shared ones.
+pub const ENV_VALUES_DIR: &str = "sources/values/env";
+pub const SHARED_VALUES_DIR: &str = "sources/values/_shared";
 /// The domain every primitive lives in.
 pub const PRIMITIVES_DOMAIN: &str = "apps";
 /// Where provisioned tools are cached (ignored by Git).

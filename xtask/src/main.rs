@@ -17,6 +17,7 @@ mod helm;
 mod interrupt;
 mod kube;
 mod layout;
+mod lifecycle;
 mod primitive;
 mod scaffold;
 mod test_suite;
@@ -45,6 +46,16 @@ struct Cli {
 enum Command {
     /// Write (or propose) the GitOps wiring of a new primitive.
     ScaffoldPrimitive(Box<scaffold::Flags>),
+    /// Enable a primitive in one env with a digest-pinned image.
+    EnablePrimitive(Box<lifecycle::EnableFlags>),
+    /// Disable a primitive in one env.
+    DisablePrimitive(Box<lifecycle::DisableFlags>),
+    /// Enable in one env the image enabled in another.
+    PromotePrimitive(Box<lifecycle::PromoteFlags>),
+    /// Delete every file of a primitive (its Applications go with them).
+    RetirePrimitive(Box<lifecycle::RetireFlags>),
+    /// Rewrite generated files to what today's generator writes, keeping owned values.
+    UpgradeWiring(Box<lifecycle::UpgradeFlags>),
     /// The pre-merge gate: every convention, offline discovery, every Application rendered.
     Verify(verify::Flags),
     /// List the Applications the ApplicationSets will generate.
@@ -78,6 +89,11 @@ fn run(cli: Cli) -> Result<()> {
     sh.change_dir(&root);
     match cli.command {
         Command::ScaffoldPrimitive(flags) => scaffold::run(&sh, &flags),
+        Command::EnablePrimitive(flags) => lifecycle::run(&sh, &*flags),
+        Command::DisablePrimitive(flags) => lifecycle::run(&sh, &*flags),
+        Command::PromotePrimitive(flags) => lifecycle::run(&sh, &*flags),
+        Command::RetirePrimitive(flags) => lifecycle::run(&sh, &*flags),
+        Command::UpgradeWiring(flags) => lifecycle::run(&sh, &*flags),
         Command::Verify(flags) => verify::run(&sh, &flags),
         Command::Apps(flags) => apps::run(&sh, &flags),
         Command::LintWorkflows(flags) => workflows::run(&sh, &flags),

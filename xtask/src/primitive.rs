@@ -180,6 +180,27 @@ pub const SMOKE_TEST: &str = "grpc-health";
 pub const GRPC_PORT: u16 = 50051;
 
 impl Primitive {
+    /// Reads a component id `<kind>-<name>-<version>` back into its parts, with the same parsers.
+    pub fn from_id(id: &str) -> Result<Primitive, String> {
+        let (kind, rest) = id.split_once('-').ok_or_else(|| {
+            format!(
+                "component id {}: expected <kind>-<name>-<version>, e.g. domain-orders-v0",
+                show(id)
+            )
+        })?;
+        let (name, version) = rest.rsplit_once('-').ok_or_else(|| {
+            format!(
+                "component id {}: expected <kind>-<name>-<version>, e.g. domain-orders-v0",
+                show(id)
+            )
+        })?;
+        Ok(Primitive {
+            kind: Kind::parse(kind)?,
+            name: Name::parse(name)?,
+            version: Version::parse(version)?,
+        })
+    }
+
     /// `<kind>-<name>-<version>`: the component name and Helm release.
     pub fn id(&self) -> String {
         format!("{}-{}-{}", self.kind, self.name, self.version)

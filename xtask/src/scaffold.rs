@@ -1,10 +1,11 @@
 //! `cargo xtask scaffold-primitive`: validate, plan the files, refuse overwrites, prove the files
 //! with helm, then write them all or none (SPEC sections 6 and 7).
 
-mod apply;
+pub mod apply;
 pub mod guardrails;
+pub mod owned;
 pub mod pr;
-mod report;
+pub mod report;
 pub mod templates;
 pub mod trigger;
 
@@ -22,6 +23,8 @@ use crate::tools;
 
 use guardrails::{Guardrail, Status};
 use templates::File;
+
+pub const APPLICATIONS_AFTER_MERGE: &str = "Applications after merge";
 
 /// The value of `--env` that writes no env overlay.
 pub const NO_ENV: &str = "none";
@@ -79,6 +82,7 @@ pub enum Action {
     Created,
     Updated,
     Unchanged,
+    Deleted,
 }
 
 impl Action {
@@ -87,6 +91,7 @@ impl Action {
             Action::Created => "created",
             Action::Updated => "updated",
             Action::Unchanged => "unchanged",
+            Action::Deleted => "deleted",
         }
     }
 }
@@ -102,10 +107,16 @@ pub struct Planned {
 /// Everything a run decided, for the text, JSON and step-summary reports.
 #[derive(Debug)]
 pub struct Outcome {
+    /// The subcommand that ran (scaffold-primitive, enable-primitive, ...).
+    pub command: &'static str,
     pub operation: &'static str,
     pub component: String,
     pub files: Vec<Planned>,
+    /// The owned values of every file that existed or is written: kept, set or removed.
+    pub owned: Vec<owned::OwnedValue>,
     pub guardrails: Vec<Guardrail>,
+    /// What the reports call `applications`: the ones after merge, or the ones Argo CD prunes.
+    pub applications_title: &'static str,
     pub applications: Vec<String>,
     pub errors: Vec<String>,
     pub dry_run: bool,
@@ -127,13 +138,7 @@ pub fn run(sh: &Shell, flags: &Flags) -> Result<()> {
     .id();
     let result = validate(&root, flags).and_then(|(request, envs)| {
         if flags.trigger.via_workflow {
-            let dispatched = trigger::run(
-                sh,
-                &flags.trigger,
-                flags.pr.repo.as_ref(),
-                &flags.pr.remote,
-                &request,
-            )?;
+            let dispatched = trigger::run(sh, &flags.trigger, &flags.pr, &request)?;
             report::print_dispatched(&dispatched, flags.json);
             return Ok(None);
         }
@@ -152,7 +157,13 @@ pub fn run(sh: &Shell, flags: &Flags) -> Result<()> {
             // A caller parsing stdout gets one object whatever went wrong; stderr says it too.
             if flags.json {
                 let code = exit::code_of(&err);
-                report::print_json(&Outcome::failed(&component, code, &err, flags.dry_run));
+                report::print_json(&Outcome::failed(
+                    "scaffold-primitive",
+                    &component,
+                    code,
+                    &err,
+                    flags.dry_run,
+                ));
             }
             return Err(err);
         }
@@ -227,6 +238,10 @@ pub fn scaffold(
         request.env.as_deref(),
         request.enable.as_ref(),
     );
+    let files = files
+        .into_iter()
+        .map(|file| keep_owned(root, request, file))
+        .collect::<Result<Vec<_>>>()?;
     let planned = plan(root, files)?;
     refuse_taken_names(root, request, &planned)?;
     let existing: Vec<&str> = planned
@@ -253,14 +268,17 @@ pub fn scaffold(
         staging: staging.path(),
         generated: &generated,
     };
-    let target = guardrails::Target {
-        primitive: p,
-        with_smoke: request.with_smoke,
+    let checked = prove(
+        sh,
+        helm,
+        &sources,
+        &all,
+        p,
+        request.with_smoke,
         envs,
-        env: request.env.as_deref(),
-        enabled_image: request.enable.as_ref().map(ImageRef::as_str),
-    };
-    let checked = guardrails::run(sh, helm, &sources, &target)?;
+        request.env.as_deref(),
+        None,
+    )?;
     let failed = checked
         .guardrails
         .iter()
@@ -285,9 +303,12 @@ pub fn scaffold(
         apply::write_all(root, &changed)?;
     }
     Ok(Outcome {
+        command: "scaffold-primitive",
         operation,
         component: p.id(),
+        applications_title: APPLICATIONS_AFTER_MERGE,
         applications: applications(request, envs),
+        owned: owned_values(&planned),
         files: planned,
         errors: checked
             .guardrails
@@ -304,16 +325,151 @@ pub fn scaffold(
     })
 }
 
-fn plan(root: &Path, files: Vec<File>) -> Result<Vec<Planned>> {
+/// Renders every component of `p` with the staged files, each env expecting what its overlay
+/// (staged, else in the tree) enables, and keeps the renders of the envs in `only` (all when
+/// None). The guardrails take one enabled env, so with several enabled envs they run once per
+/// env and keep that env's renders.
+#[allow(clippy::too_many_arguments)]
+pub fn prove(
+    sh: &Shell,
+    helm: &Path,
+    sources: &guardrails::Sources,
+    staged: &[File],
+    p: &Primitive,
+    with_smoke: bool,
+    envs: &[Cluster],
+    focus: Option<&str>,
+    only: Option<&[String]>,
+) -> Result<guardrails::Outcome> {
+    // Per env: the images its overlays enable, for the workload and for the smoke.
+    let mut enabled = Vec::new();
+    for cluster in envs {
+        let image_of = |component: &str| -> Result<Option<ImageRef>> {
+            let overlay = layout::env_values(&cluster.env, layout::PRIMITIVES_DOMAIN, component);
+            let text = match staged.iter().find(|f| f.path == overlay) {
+                Some(f) => Some(f.content.clone()),
+                None => read(sources.root, &overlay)?,
+            };
+            Ok(text.as_deref().and_then(owned::enabled_image))
+        };
+        let images = (image_of(&p.id())?, image_of(&p.smoke_id())?);
+        if images.0.is_some() || images.1.is_some() {
+            enabled.push((cluster.env.clone(), images));
+        }
+    }
+    let images_in = |env: &str| {
+        let found = enabled.iter().find(|(e, _)| e == env).map(|(_, i)| i);
+        (
+            found.and_then(|i| i.0.as_ref()).map(ImageRef::as_str),
+            found.and_then(|i| i.1.as_ref()).map(ImageRef::as_str),
+        )
+    };
+    let asked = |name: &str| {
+        only.is_none_or(|only| {
+            only.iter()
+                .any(|env| name.starts_with(&format!("helm template {env}-")))
+        })
+    };
+    if enabled.len() <= 1 {
+        let first_asked = only.and_then(|o| o.first()).map(String::as_str);
+        let env = enabled
+            .first()
+            .map(|(e, _)| e.as_str())
+            .or(focus)
+            .or(first_asked);
+        let (workload, smoke) = env.map_or((None, None), images_in);
+        let target = guardrails::Target {
+            primitive: p,
+            with_smoke,
+            envs,
+            env,
+            enabled_image: workload,
+            smoke_image: smoke,
+        };
+        let mut checked = guardrails::run(sh, helm, sources, &target)?;
+        checked.guardrails.retain(|g| asked(&g.name));
+        return Ok(checked);
+    }
+    let all: Vec<String> = envs.iter().map(|c| c.env.clone()).collect();
+    let mut proof = guardrails::Outcome {
+        guardrails: Vec::new(),
+        helm_time: Duration::ZERO,
+        render_wall: Duration::ZERO,
+        renders: 0,
+    };
+    for env in only.unwrap_or(&all) {
+        let (workload, smoke) = images_in(env);
+        let target = guardrails::Target {
+            primitive: p,
+            with_smoke,
+            envs,
+            env: Some(env),
+            enabled_image: workload,
+            smoke_image: smoke,
+        };
+        let checked = guardrails::run(sh, helm, sources, &target)?;
+        proof.helm_time += checked.helm_time;
+        proof.render_wall += checked.render_wall;
+        proof.renders += checked.renders;
+        let mine = format!("helm template {env}-");
+        proof.guardrails.extend(
+            checked
+                .guardrails
+                .into_iter()
+                .filter(|g| g.name.starts_with(&mine)),
+        );
+    }
+    Ok(proof)
+}
+
+/// A file that exists keeps its owned values: `enabled` and `image.ref` of shared values, the whole
+/// body of an env overlay. Only a lifecycle verb changes them, so `--enable` on an existing
+/// overlay that holds something else is refused.
+fn keep_owned(root: &Path, request: &Request, mut file: File) -> Result<File> {
+    let Some(current) = read(root, &file.path)? else {
+        return Ok(file);
+    };
+    let p = &request.primitive;
+    if let (true, Some(env)) = (owned::is_overlay(&file.path), request.env.as_deref()) {
+        if request.enable.is_some() && owned::enabled_image(&current) != request.enable {
+            return Err(exit::refused(format!(
+                "{} exists and its `enabled` and `image.ref` belong to the lifecycle verbs; nothing was written. \
+                 Enable it with `cargo xtask enable-primitive --kind {} --name {} --version {} --env {env} --image-ref REF`",
+                file.path, p.kind, p.name, p.version
+            )));
+        }
+        file.content = owned::keep_overlay(&owned::overlay_inputs(p, env), &current);
+    } else if owned::is_shared_values(&file.path) {
+        file.content = owned::keep_shared(&file.content, &current);
+    }
+    Ok(file)
+}
+
+/// The owned values of every planned file, before and after.
+pub fn owned_values(planned: &[Planned]) -> Vec<owned::OwnedValue> {
+    planned
+        .iter()
+        .flat_map(|f| {
+            let after = (f.action != Action::Deleted).then_some(f.file.content.as_str());
+            owned::compare(&f.file.path, f.current.as_deref(), after)
+        })
+        .collect()
+}
+
+/// A repository file's text, or None when it does not exist.
+pub fn read(root: &Path, path: &str) -> Result<Option<String>> {
+    match std::fs::read(root.join(path)) {
+        Ok(bytes) => Ok(Some(String::from_utf8_lossy(&bytes).into_owned())),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(err) => Err(err).with_context(|| format!("reading {path}")),
+    }
+}
+
+pub fn plan(root: &Path, files: Vec<File>) -> Result<Vec<Planned>> {
     files
         .into_iter()
         .map(|file| {
-            let target = root.join(&file.path);
-            let current = match std::fs::read(&target) {
-                Ok(bytes) => Some(String::from_utf8_lossy(&bytes).into_owned()),
-                Err(err) if err.kind() == std::io::ErrorKind::NotFound => None,
-                Err(err) => return Err(err).with_context(|| format!("reading {}", file.path)),
-            };
+            let current = read(root, &file.path)?;
             let action = match &current {
                 None => Action::Created,
                 Some(now) if *now == file.content => Action::Unchanged,
@@ -380,8 +536,15 @@ pub fn applications(request: &Request, envs: &[Cluster]) -> Vec<String> {
 }
 
 impl Outcome {
-    fn failed(component: &str, code: i32, err: &anyhow::Error, dry_run: bool) -> Outcome {
+    pub fn failed(
+        command: &'static str,
+        component: &str,
+        code: i32,
+        err: &anyhow::Error,
+        dry_run: bool,
+    ) -> Outcome {
         Outcome {
+            command,
             operation: match code {
                 2 => "invalid",
                 3 => "refused",
@@ -390,7 +553,9 @@ impl Outcome {
             },
             component: component.to_owned(),
             files: Vec::new(),
+            owned: Vec::new(),
             guardrails: Vec::new(),
+            applications_title: APPLICATIONS_AFTER_MERGE,
             applications: Vec::new(),
             errors: vec![format!("{err:#}")],
             dry_run,
@@ -406,6 +571,7 @@ impl Outcome {
 pub fn print_invalid_json(message: &str) {
     let err = anyhow::anyhow!("{message}");
     report::print_json(&Outcome::failed(
+        "scaffold-primitive",
         "",
         exit::Code::Invalid as i32,
         &err,

@@ -601,12 +601,16 @@ fn the_trigger_dispatches_exactly_the_validated_inputs_and_writes_nothing() {
         world.server.dispatches(),
         [(
             "scaffold-primitive-gitops.yaml".to_owned(),
-            json!({"ref": "main", "inputs": expected_inputs})
+            json!({"ref": "main", "inputs": expected_inputs, "return_run_details": true})
         )]
     );
     let report = json(&out);
     assert_eq!(report["operation"], "dispatched");
-    assert_eq!(report["watch_url"], "https://github.localhost/ameideio/ameide-gitops/actions/workflows/scaffold-primitive-gitops.yaml");
+    assert_eq!(report["run_id"], 30_000, "{report}");
+    assert_eq!(
+        report["watch_url"],
+        "http://github.localhost/ameideio/ameide-gitops/actions/runs/30000"
+    );
     assert_eq!(world.checkout_state(), before);
     assert_eq!(world.remote_branches(), ["main"]);
 }

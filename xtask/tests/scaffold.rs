@@ -304,9 +304,10 @@ fn dry_run_writes_nothing_and_shows_diffs_and_applications() {
 fn dry_run_of_a_changed_file_shows_a_unified_diff() {
     let repo = Repo::new();
     assert_eq!(code(&repo.scaffold(&ORDERS)), 0);
+    // A key added to shared values is the generator's to remove (an overlay's would be kept).
     let overlay = repo
         .path()
-        .join("sources/values/env/dev/apps/domain-orders-v0.yaml");
+        .join("sources/values/_shared/apps/domain-orders-v0.yaml");
     let edited = std::fs::read_to_string(&overlay)
         .unwrap()
         .replace("enabled: false", "enabled: false\nextra: 1");
@@ -319,12 +320,12 @@ fn dry_run_of_a_changed_file_shows_a_unified_diff() {
     assert_eq!(repo.snapshot(), before);
     let text = stdout(&out);
     assert!(
-        text.contains("--- a/sources/values/env/dev/apps/domain-orders-v0.yaml"),
+        text.contains("--- a/sources/values/_shared/apps/domain-orders-v0.yaml"),
         "{text}"
     );
     assert!(text.contains("\n-extra: 1\n"), "{text}");
     assert!(
-        text.contains("  updated   sources/values/env/dev/apps/domain-orders-v0.yaml"),
+        text.contains("  updated   sources/values/_shared/apps/domain-orders-v0.yaml"),
         "{text}"
     );
 }

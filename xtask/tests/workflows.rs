@@ -12,6 +12,7 @@ use support::{repo_root, tool, TempDir};
 
 const SCAFFOLD: &str = ".github/workflows/scaffold-primitive-gitops.yaml";
 const VERIFY: &str = ".github/workflows/verify.yaml";
+const LIFECYCLE: &str = ".github/workflows/primitive-lifecycle-gitops.yaml";
 
 fn workflow(path: &str) -> Value {
     let text = std::fs::read_to_string(repo_root().join(path)).unwrap();
@@ -43,7 +44,7 @@ fn the_workflows_are_lint_clean() {
     let out = lint(repo_root());
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(
-        text(&out).contains("workflows clean: actionlint and zizmor found nothing in 2 files"),
+        text(&out).contains("workflows clean: actionlint and zizmor found nothing in 3 files"),
         "{}",
         text(&out)
     );
@@ -132,7 +133,7 @@ fn the_scaffold_workflow_takes_exactly_the_documented_inputs() {
 
 #[test]
 fn least_privilege_and_pinned_actions_everywhere() {
-    for path in [SCAFFOLD, VERIFY] {
+    for path in [SCAFFOLD, VERIFY, LIFECYCLE] {
         let wf = workflow(path);
         assert_eq!(
             wf["permissions"],

@@ -78,6 +78,46 @@ fn commit(files: &[&File], root: &Path, temps: &[(PathBuf, PathBuf)]) -> Result<
     Ok(())
 }
 
+/// Writes every file and deletes every path, or does none of it: the deleted files are moved
+/// aside first and moved back when the writes fail; folders left empty by a deletion are removed.
+pub fn apply(root: &Path, files: &[&File], deletes: &[String]) -> Result<()> {
+    let mut aside: Vec<(PathBuf, PathBuf)> = Vec::new();
+    let mut result = Ok(());
+    for path in deletes {
+        let target = root.join(path);
+        let temp = target.with_file_name(format!(
+            ".{}.xtask-{}.deleted",
+            target
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or("file"),
+            std::process::id()
+        ));
+        if let Err(err) = fs::rename(&target, &temp) {
+            result = Err(err).with_context(|| format!("deleting {path}"));
+            break;
+        }
+        aside.push((temp, target));
+    }
+    let result = result.and_then(|()| write_all(root, files));
+    if result.is_err() {
+        for (temp, target) in aside.iter().rev() {
+            let _ = fs::rename(temp, target);
+        }
+        return result;
+    }
+    for (temp, target) in &aside {
+        let _ = fs::remove_file(temp);
+        // Only empty folders go; remove_dir refuses the others.
+        for dir in target.ancestors().skip(1) {
+            if dir == root || fs::remove_dir(dir).is_err() {
+                break;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Writes files under a staging directory, mirroring their repository paths.
 pub fn stage_copy(staging: &Path, files: &[File]) -> Result<()> {
     for file in files {

@@ -95,6 +95,8 @@ pub struct Target<'a> {
     pub env: Option<&'a str>,
     /// The image when `--enable` was given.
     pub enabled_image: Option<&'a str>,
+    /// The smoke's image where its own overlay enables it (in `env`).
+    pub smoke_image: Option<&'a str>,
 }
 
 pub fn run(sh: &Shell, helm: &Path, sources: &Sources, target: &Target) -> Result<Outcome> {
@@ -149,15 +151,18 @@ fn plan(sources: &Sources, target: &Target) -> Vec<Check> {
                 set_strings: Vec::new(),
                 sets: Vec::new(),
             };
-            let enabled_here = !smoke
-                && target.enabled_image.is_some()
-                && target.env == Some(cluster.env.as_str());
-            let as_generated = if enabled_here {
-                Expect::Primitive {
-                    image: target.enabled_image.unwrap_or_default().to_owned(),
-                }
+            let image_here = if *smoke {
+                target.smoke_image
             } else {
-                Expect::Marker
+                target.enabled_image
+            };
+            let enabled_here = image_here.is_some() && target.env == Some(cluster.env.as_str());
+            let as_generated = match (enabled_here, *smoke) {
+                (false, _) => Expect::Marker,
+                (true, true) => Expect::SmokeJobs,
+                (true, false) => Expect::Primitive {
+                    image: image_here.unwrap_or_default().to_owned(),
+                },
             };
             checks.push(Check {
                 name: format!("helm template {}-{component} (as generated)", cluster.env),
@@ -165,10 +170,7 @@ fn plan(sources: &Sources, target: &Target) -> Vec<Check> {
                 expect: as_generated,
             });
             if cluster.env == simulate_env {
-                let image = target
-                    .enabled_image
-                    .filter(|_| !smoke)
-                    .unwrap_or(PLACEHOLDER_IMAGE);
+                let image = image_here.unwrap_or(PLACEHOLDER_IMAGE);
                 let mut enabled = render;
                 enabled.sets.push(("enabled".to_owned(), "true".to_owned()));
                 enabled

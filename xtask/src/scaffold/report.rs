@@ -15,6 +15,7 @@ pub fn to_json(outcome: &Outcome) -> serde_json::Value {
         "component": outcome.component,
         "dry_run": outcome.dry_run,
         "files": outcome.files.iter().map(|f| json!({"path": f.file.path, "action": f.action.as_str()})).collect::<Vec<_>>(),
+        "owned_values": outcome.owned.iter().map(|v| json!({"path": v.path, "key": v.key, "before": v.before, "after": v.after, "change": v.change()})).collect::<Vec<_>>(),
         "guardrails": outcome.guardrails.iter().map(|g| json!({"name": g.name, "status": g.status.as_str(), "detail": g.detail})).collect::<Vec<_>>(),
         "applications": outcome.applications,
         "errors": outcome.errors,
@@ -30,7 +31,7 @@ pub fn to_json(outcome: &Outcome) -> serde_json::Value {
     report
 }
 
-/// The report of `--via-workflow`.
+/// The report of `--via-workflow` (and of `--wait`).
 pub fn print_dispatched(report: &serde_json::Value, as_json: bool) {
     if as_json {
         println!(
@@ -39,18 +40,27 @@ pub fn print_dispatched(report: &serde_json::Value, as_json: bool) {
         );
         return;
     }
+    let s = |k: &str| report[k].as_str().unwrap_or_default().to_owned();
     println!(
-        "dispatched {} on {} (ref {}) for {}; nothing was written here.",
-        report["workflow"].as_str().unwrap_or_default(),
-        report["repository"].as_str().unwrap_or_default(),
-        report["ref"].as_str().unwrap_or_default(),
-        report["component"].as_str().unwrap_or_default()
+        "dispatched {} on {} (ref {}) for {} {}; nothing was written here.",
+        s("workflow"),
+        s("repository"),
+        s("ref"),
+        s("command"),
+        s("component")
     );
     println!("inputs: {}", report["inputs"]);
-    println!(
-        "watch the run: {}",
-        report["watch_url"].as_str().unwrap_or_default()
-    );
+    match report["run_id"].as_u64() {
+        Some(id) => println!("run {id}: {}", s("watch_url")),
+        None => println!("watch the run: {}", s("watch_url")),
+    }
+    if let Some(conclusion) = report["conclusion"].as_str() {
+        println!("run concluded: {conclusion}");
+        match report["pr_url"].as_str() {
+            Some(url) => println!("pull request: {url}"),
+            None => println!("pull request: none open for {}", s("branch")),
+        }
+    }
 }
 
 pub fn print_json(outcome: &Outcome) {
@@ -68,18 +78,19 @@ pub fn print_text(outcome: &Outcome, took: Duration) {
         ""
     };
     out.push_str(&format!(
-        "scaffold-primitive {}: {}{verb}\n",
-        outcome.component, outcome.operation
+        "{} {}: {}{verb}\n",
+        outcome.command, outcome.component, outcome.operation
     ));
     if outcome.dry_run {
         for f in &outcome.files {
-            out.push_str(&diff(f.current.as_deref(), &f.file.content, &f.file.path));
+            out.push_str(&file_diff(f));
         }
     }
     out.push_str("files:\n");
     for f in &outcome.files {
         out.push_str(&format!("  {:<9} {}\n", f.action.as_str(), f.file.path));
     }
+    out.push_str(&owned_text(&outcome.owned));
     out.push_str("guardrails:\n");
     for g in &outcome.guardrails {
         out.push_str(&format!(
@@ -89,7 +100,7 @@ pub fn print_text(outcome: &Outcome, took: Duration) {
             g.detail
         ));
     }
-    out.push_str("Applications after merge:\n");
+    out.push_str(&format!("{}:\n", outcome.applications_title));
     for app in &outcome.applications {
         out.push_str(&format!("  {app}\n"));
     }
@@ -113,6 +124,37 @@ pub fn print_text(outcome: &Outcome, took: Duration) {
         outcome.render_wall.as_secs_f64(),
         outcome.helm_time.as_secs_f64()
     );
+}
+
+/// The owned values a run sets, removes or keeps, one a line (docs/lifecycle.md).
+pub fn owned_text(owned: &[super::owned::OwnedValue]) -> String {
+    let mut out = String::from("owned values (enabled, image.ref, overlay keys):\n");
+    if owned.is_empty() {
+        out.push_str("  none\n");
+    }
+    for v in owned {
+        let show = |x: &Option<String>| x.clone().unwrap_or_else(|| "(absent)".to_owned());
+        let value = if v.changes() {
+            format!("{} -> {}", show(&v.before), show(&v.after))
+        } else {
+            show(&v.after)
+        };
+        out.push_str(&format!(
+            "  {:<7} {} {}: {value}\n",
+            v.change(),
+            v.path,
+            v.key
+        ));
+    }
+    out
+}
+
+/// The diff of one planned file; a deleted file diffs to nothing.
+pub fn file_diff(f: &super::Planned) -> String {
+    if f.action == super::Action::Deleted {
+        return diff(f.current.as_deref(), "", &f.file.path);
+    }
+    diff(f.current.as_deref(), &f.file.content, &f.file.path)
 }
 
 /// A unified diff from what is in the tree to what would be written; new files are whole additions.
@@ -139,13 +181,14 @@ pub fn step_summary(outcome: &Outcome) -> Result<()> {
         return Ok(());
     };
     let mut md = format!(
-        "### scaffold-primitive `{}`: {}\n\n",
-        outcome.component, outcome.operation
+        "### {} `{}`: {}\n\n",
+        outcome.command, outcome.component, outcome.operation
     );
     md.push_str("| file | action |\n|---|---|\n");
     for f in &outcome.files {
         md.push_str(&format!("| `{}` | {} |\n", f.file.path, f.action.as_str()));
     }
+    md.push_str(&format!("\n```\n{}```\n", owned_text(&outcome.owned)));
     md.push_str("\n| guardrail | status | detail |\n|---|---|---|\n");
     for g in &outcome.guardrails {
         let icon = if g.status.as_str() == "passed" {
@@ -160,7 +203,7 @@ pub fn step_summary(outcome: &Outcome) -> Result<()> {
             g.detail.replace('|', "\\|").replace('\n', " ")
         ));
     }
-    md.push_str("\nApplications after merge: ");
+    md.push_str(&format!("\n{}: ", outcome.applications_title));
     md.push_str(
         &outcome
             .applications

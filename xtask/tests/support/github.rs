@@ -84,6 +84,21 @@ struct State {
     pulls: Vec<Pull>,
     dispatches: Vec<(String, Value)>,
     failures: Vec<Failure>,
+    runs: Vec<Run>,
+    /// What runs conclude once completed; None: "success".
+    run_conclusion: Option<String>,
+    /// Answer dispatches 204 even when asked for the run details, as GitHub did before it had them.
+    dispatch_without_details: bool,
+}
+
+/// A workflow run started by a dispatch that asked for its details: queued, then in progress,
+/// then completed, one step per look.
+#[derive(Clone, Debug)]
+struct Run {
+    id: u64,
+    workflow: String,
+    head_branch: String,
+    looks: u32,
 }
 
 struct Failure {
@@ -177,6 +192,26 @@ impl GitHubServer {
     /// Workflow dispatches so far: the workflow file and the request body.
     pub fn dispatches(&self) -> Vec<(String, Value)> {
         self.shared.state().dispatches.clone()
+    }
+
+    /// What the runs that dispatches start conclude (default "success").
+    pub fn set_run_conclusion(&self, conclusion: &str) {
+        self.shared.state().run_conclusion = Some(conclusion.to_string());
+    }
+
+    /// From now on dispatches get GitHub's older answer: 204 without the run's details.
+    pub fn dispatch_without_details(&self) {
+        self.shared.state().dispatch_without_details = true;
+    }
+
+    /// How many times each run was looked at, by run id.
+    pub fn run_looks(&self) -> Vec<(u64, u32)> {
+        self.shared
+            .state()
+            .runs
+            .iter()
+            .map(|r| (r.id, r.looks))
+            .collect()
     }
 
     /// Seeds an open pull request; returns its number.
@@ -631,14 +666,74 @@ fn handle(shared: &Shared, raw: &RawRequest) -> Response {
         {
             match body {
                 Some(body) if body.get("ref").is_some_and(Value::is_string) => {
+                    let details = body.get("return_run_details") == Some(&Value::Bool(true));
+                    let head_branch = body["ref"].as_str().unwrap_or_default().to_string();
                     state.dispatches.push((file.to_string(), body));
-                    Response::empty(204)
+                    if !details || state.dispatch_without_details {
+                        return Response::empty(204);
+                    }
+                    // GitHub's answer when asked for the run details: 200 with the run's id and URLs.
+                    let id = 30_000 + state.runs.len() as u64;
+                    state.runs.push(Run {
+                        id,
+                        workflow: file.to_string(),
+                        head_branch,
+                        looks: 0,
+                    });
+                    let (owner, repo) = (&shared.owner, &shared.repo);
+                    Response::json(
+                        200,
+                        json!({
+                            "workflow_run_id": id,
+                            "run_url": format!("http://api.{GH_HOST}/repos/{owner}/{repo}/actions/runs/{id}"),
+                            "html_url": format!("http://{GH_HOST}/{owner}/{repo}/actions/runs/{id}"),
+                        }),
+                    )
                 }
                 _ => Response::error(422, "Invalid request.\n\n\"ref\" wasn't supplied."),
             }
         }
+        ("GET", ["repos", o, r, "actions", "runs", id]) if this_repo(o, r) => {
+            let conclusion = state
+                .run_conclusion
+                .clone()
+                .unwrap_or("success".to_string());
+            match state.runs.iter_mut().find(|run| id.parse() == Ok(run.id)) {
+                Some(run) => {
+                    run.looks += 1;
+                    let run = run.clone();
+                    Response::json(200, run_json(shared, &run, &conclusion))
+                }
+                None => Response::not_found(),
+            }
+        }
         _ => Response::not_found(),
     }
+}
+
+/// A workflow run as `GET /repos/o/r/actions/runs/{id}` describes it (the fields xtask reads and
+/// their neighbours).
+fn run_json(shared: &Shared, run: &Run, conclusion: &str) -> Value {
+    let (owner, repo) = (&shared.owner, &shared.repo);
+    let (status, conclusion) = match run.looks {
+        0 | 1 => ("queued", Value::Null),
+        2 => ("in_progress", Value::Null),
+        _ => ("completed", json!(conclusion)),
+    };
+    let id = run.id;
+    json!({
+        "id": id,
+        "name": run.workflow,
+        "path": format!(".github/workflows/{}", run.workflow),
+        "head_branch": run.head_branch,
+        "event": "workflow_dispatch",
+        "status": status,
+        "conclusion": conclusion,
+        "run_number": id - 29_999,
+        "run_attempt": 1,
+        "url": format!("http://api.{GH_HOST}/repos/{owner}/{repo}/actions/runs/{id}"),
+        "html_url": format!("http://{GH_HOST}/{owner}/{repo}/actions/runs/{id}"),
+    })
 }
 
 fn find_pull(pulls: &[Pull], number: &str) -> Option<usize> {

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod github;
+pub mod world;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
