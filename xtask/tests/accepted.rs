@@ -417,17 +417,24 @@ fn a_fresh_scaffold_with_its_smoke_passes_disabled_and_enabled_in_dev() {
     );
 
     let digest = "sha256:1f2e3d4c5b6a79880f1e2d3c4b5a69788f0e1d2c3b4a59687f6e5d4c3b2a1908";
-    scaffold(&[
-        "--enable",
+    let workload = format!("ghcr.io/ameideio/primitive-domain-orders@{digest}");
+    let smoke = format!("docker.io/fullstorydev/grpcurl@{digest}");
+    let enable = repo.run(&[
+        "enable-primitive",
+        "--kind",
+        "domain",
+        "--name",
+        "orders",
+        "--version",
+        "v0",
+        "--env",
+        "dev",
         "--image-ref",
-        &format!("ghcr.io/ameideio/primitive-domain-orders@{digest}"),
+        &workload,
+        "--smoke-image-ref",
+        &smoke,
     ]);
-    std::fs::write(
-        repo.path()
-            .join("sources/values/env/dev/apps/domain-orders-v0-smoke.yaml"),
-        format!("enabled: true\nimage:\n  ref: \"docker.io/fullstorydev/grpcurl@{digest}\"\n"),
-    )
-    .unwrap();
+    assert_eq!(code(&enable), 0, "{}\n{}", stdout(&enable), stderr(&enable));
     let enabled = json(&repo.run(&["verify", "--json"]));
     assert_eq!(enabled["problems"], Json::Array(Vec::new()), "{enabled:#}");
     assert!(enabled["applications"]
