@@ -194,9 +194,11 @@ impl Repo {
     /// live under discovery/).
     fn render_entries(&self) -> Vec<PathBuf> {
         let discovery = self.cache_dir().join("discovery");
+        // The acceptance checks' entries sit beside the renders, under accepted/.
+        let accepted = self.cache_dir().join("accepted");
         self.cache_files()
             .into_keys()
-            .filter(|path| !path.starts_with(&discovery))
+            .filter(|path| !path.starts_with(&discovery) && !path.starts_with(&accepted))
             .collect()
     }
 

@@ -133,7 +133,7 @@ impl Acceptance {
         // Only a clean result is stored, as the list of its objects: findings point into value
         // files, whose lines can move without the output changing, and they are few, so they
         // are found again each run.
-        if let Some(text) = cache.and_then(|c| c.read(What::Render, &key)) {
+        if let Some(text) = cache.and_then(|c| c.read(What::Accepted, &key)) {
             return Checked {
                 problems: Vec::new(),
                 objects: text.lines().map(str::to_owned).collect(),
@@ -142,7 +142,7 @@ impl Acceptance {
         let checked = check(&self.root, schemas, &self.projects, app, manifests);
         if let (Some(cache), true) = (cache, checked.problems.is_empty()) {
             let body: String = checked.objects.iter().map(|o| format!("{o}\n")).collect();
-            cache.put(What::Render, &key, &body);
+            cache.put(What::Accepted, &key, &body);
         }
         checked
     }
