@@ -60,6 +60,7 @@ pub fn run(sh: &Shell, flags: &Flags) -> Result<()> {
     }
     let root = sh.current_dir();
     let helm = tools::helm(sh)?;
+    KUBE_SCHEMAS.get_or_init(|| tools::kube_schemas_home(sh));
     let exe = std::env::current_exe().context("locating the xtask binary")?;
     if flags.repo_only {
         for &n in &flags.components {
@@ -308,8 +309,14 @@ fn parse_took(stderr: &str) -> Option<(Duration, Duration, usize)> {
     ))
 }
 
+/// The Kubernetes schemas of this checkout, shared by the synthetic repositories' runs.
+static KUBE_SCHEMAS: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+
 fn xtask(exe: &Path, helm: &Path, dir: &Path) -> Command {
     let mut command = Command::new(exe);
+    if let Some(schemas) = KUBE_SCHEMAS.get() {
+        command.env("AMEIDE_KUBE_SCHEMAS", schemas);
+    }
     command
         .current_dir(dir)
         .env("AMEIDE_HELM", helm)
@@ -394,10 +401,11 @@ impl Measured {
         let phases = |seconds: &Json| {
             let s = |k: &str| seconds[k].as_f64().unwrap_or_default();
             format!(
-                "discovery {:.2}s, rules {:.2}s, renders {:.2}s",
+                "discovery {:.2}s, rules {:.2}s, renders {:.2}s, validation {:.2}s alongside",
                 s("discovery"),
                 s("whole_tree_rules"),
-                s("renders")
+                s("renders"),
+                s("validation")
             )
         };
         let mut out = format!(

@@ -8,6 +8,7 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 
+use crate::kube::KubeVersion;
 use crate::layout;
 
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
@@ -19,6 +20,9 @@ pub struct Cluster {
     pub namespace: String,
     pub node_profile: String,
     pub dns_zone: String,
+    /// The Kubernetes minor version the cluster runs: what `verify` checks rendered objects
+    /// against (the API schemas, and the APIs it no longer serves).
+    pub kubernetes_version: KubeVersion,
 }
 
 /// The cluster files (repository paths) that the ApplicationSet's git files generators read, as
@@ -40,7 +44,7 @@ pub fn appset_cluster_files(root: &Path) -> Result<Vec<String>> {
     Ok(files)
 }
 
-/// Reads one cluster file: a YAML list of env entries.
+/// Reads one cluster file: a YAML list of env entries; every key is required, none other allowed.
 pub fn read_cluster_file(root: &Path, path: &str) -> Result<Vec<Cluster>> {
     let text =
         std::fs::read_to_string(root.join(path)).with_context(|| format!("reading {path}"))?;
@@ -61,4 +65,40 @@ pub fn appset_envs(root: &Path) -> Result<Vec<Cluster>> {
         }
     }
     Ok(envs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Vec<Cluster>, String> {
+        crate::yaml::from_str(text).map_err(|e| e.to_string())
+    }
+
+    const ENTRY: &str = "- cluster: aks-main\n  clusterType: azure\n  env: dev\n  namespace: ameide-dev\n  nodeProfile: dev-pool\n  dnsZone: dev.ameide.io\n";
+
+    #[test]
+    fn an_entry_declares_its_kubernetes_version() {
+        let clusters = parse(&format!("{ENTRY}  kubernetesVersion: \"1.31\"\n")).unwrap();
+        assert_eq!(clusters[0].kubernetes_version, KubeVersion { minor: 31 });
+    }
+
+    #[test]
+    fn a_missing_unquoted_or_misspelt_version_is_refused() {
+        let missing = parse(ENTRY).unwrap_err();
+        assert!(
+            missing.contains("missing field `kubernetesVersion`"),
+            "{missing}"
+        );
+        let unquoted = parse(&format!("{ENTRY}  kubernetesVersion: 1.30\n")).unwrap_err();
+        assert!(unquoted.contains("must be a quoted string"), "{unquoted}");
+        let misspelt = parse(&format!(
+            "{ENTRY}  kubernetesVersion: \"1.31\"\n  kubernetesVersoin: \"1.31\"\n"
+        ))
+        .unwrap_err();
+        assert!(
+            misspelt.contains("unknown field `kubernetesVersoin`"),
+            "{misspelt}"
+        );
+    }
 }

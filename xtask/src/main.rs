@@ -17,6 +17,7 @@ mod gh;
 mod git;
 mod helm;
 mod interrupt;
+mod kube;
 mod layout;
 mod lifecycle;
 mod pool;

@@ -45,6 +45,21 @@ pub fn run(sh: &Shell, flags: &Flags) -> Result<()> {
         envs.push((env_var(tool), provisioned.path));
     }
 
+    // The Kubernetes schemas of every version the cluster files declare, for verify's tests.
+    for version in crate::kube::declared_versions(&sh.current_dir()) {
+        let label = format!("Kubernetes {version} schemas");
+        let provisioned = tools::kubernetes_schema(sh, version.minor)
+            .with_context(|| format!("{label}: provisioning failed"))?;
+        match provisioned.fetched_in {
+            None => eprintln!("{label} ... ok (cached)"),
+            Some(took) => eprintln!("{label} ... ok (provisioned in {:.1}s)", took.as_secs_f64()),
+        }
+    }
+    envs.push((
+        "AMEIDE_KUBE_SCHEMAS".to_owned(),
+        tools::kube_schemas_home(sh),
+    ));
+
     let args = &flags.cargo_test_args;
     let mut steps = Vec::new();
     if !flags.no_lint {

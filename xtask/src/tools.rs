@@ -311,7 +311,7 @@ pub fn provision(sh: &Shell, tool: Tool) -> Result<Provisioned> {
     }
     let dir = tools_dir(sh);
     ensure_in(&dir, pin, &|pin: &Pin, dest: &Path| {
-        pip_download(sh, pin, dest)
+        pip_download(sh, pin.wheel, &pin.hint(), dest)
     })
 }
 
@@ -436,8 +436,7 @@ fn ensure_in(dir: &Path, pin: &Pin, fetch: &Fetch) -> Result<Provisioned> {
     })
 }
 
-fn pip_download(sh: &Shell, pin: &Pin, dest: &Path) -> Result<PathBuf> {
-    let wheel = pin.wheel;
+fn pip_download(sh: &Shell, wheel: &str, hint: &str, dest: &Path) -> Result<PathBuf> {
     let pip = cmd!(
         sh,
         "python3 -m pip download --no-deps --only-binary=:all: --disable-pip-version-check --dest {dest} {wheel}"
@@ -447,17 +446,11 @@ fn pip_download(sh: &Shell, pin: &Pin, dest: &Path) -> Result<PathBuf> {
         .stdin(Stdio::null())
         .stdout(io::stderr())
         .status()
-        .with_context(|| {
-            format!(
-                "running python3 -m pip: install python3 with pip, or {}",
-                pin.hint()
-            )
-        })?;
+        .with_context(|| format!("running python3 -m pip: install python3 with pip, or {hint}"))?;
     if !status.success() {
         bail!(
             "`python3 -m pip download {wheel}` failed ({status}); check that the package index is \
-             reachable (`python3 -m pip config list`), or {}",
-            pin.hint()
+             reachable (`python3 -m pip config list`), or {hint}"
         );
     }
     let wheels: Vec<PathBuf> = fs::read_dir(dest)
@@ -562,6 +555,183 @@ fn remove_scratch_of_dead_runs(home: &Path) {
             drop(Scratch::new(entry.path()));
         }
     }
+}
+
+/// The Kubernetes API schemas `verify` checks rendered objects against (docs/verify-rules.md,
+/// `kube-schema`): per Kubernetes minor version, the strict JSON Schema definitions (unknown
+/// fields refused) that the PyPI wheel of kubernetes-validate ships, one `_definitions.json` each.
+pub const KUBE_SCHEMAS_WHEEL: &str = "kubernetes-validate==1.37.0";
+const KUBE_SCHEMAS_WHEEL_SHA256: &str =
+    "85136d018a27b50ec7fc049d902bfa5193f5976807e6c0f408e3ab6fe078cad9";
+
+/// Per Kubernetes version `1.N` the wheel covers: N and the sha256 of its definitions.
+pub const KUBE_SCHEMAS: [(u32, &str); 13] = [
+    (
+        25,
+        "1a407ae1779ddce61940d89dcf2a303a03d4bfd35be73db4d84cfcd8e71fb531",
+    ),
+    (
+        26,
+        "eb6af849e1dd0d1cfa76228dde24190c1460bbda222615cfa0ff8936325617e8",
+    ),
+    (
+        27,
+        "bebf232c73c4e714d464ad518e5f1988ac2f623f288f3efd8dd15423a97eef38",
+    ),
+    (
+        28,
+        "3ed784a26caffaa4fc4d48e90dbeb2a20ace1d2a404d26cefd79c353e3ca9877",
+    ),
+    (
+        29,
+        "bf6f9c764fa3ba1fbbb159e67d8bbecd76508a86b5a87ea5a1280a4b6198c667",
+    ),
+    (
+        30,
+        "085f08b0ff79c9128eba701ec7a9c802749dd767e53501c4251d02fdddb5eb08",
+    ),
+    (
+        31,
+        "d3de72a09d8d8eaabf772c6c974022028f32b239af08a4596d9acb33f1010cd1",
+    ),
+    (
+        32,
+        "503e4f9707910aeda32a05261287f9fdd46920f8c18aa5f083d244bea950d72f",
+    ),
+    (
+        33,
+        "c6ac7ea7360edb7fd6fbcfabd1fe272d44e30c5d25621b8af889830f5cb21cd3",
+    ),
+    (
+        34,
+        "81c8c580f3ddb1580b342d91b9771089a38fa33ef86ee923b9b604716b2ba552",
+    ),
+    (
+        35,
+        "7179316bf5b383f79feb465d8b663ad3ee30c14558c7e03a3614fa0a3f07db23",
+    ),
+    (
+        36,
+        "7fcd6695a1492823e908a80018ead8c852e9fe8ceae064f5a945f8b28471fae9",
+    ),
+    (
+        37,
+        "a3dcf2f82ff63d271aaa62f6b77442a0ac00b73239c39109a4dd235251b16f41",
+    ),
+];
+
+/// The folder of the provisioned Kubernetes schemas: `$AMEIDE_KUBE_SCHEMAS`, else
+/// `<tools>/kubernetes-schemas-<wheel version>/`. The tests and the bench point every temporary
+/// repository at one folder with it, so the wheel is fetched once.
+pub fn kube_schemas_home(sh: &Shell) -> PathBuf {
+    match sh
+        .var_os("AMEIDE_KUBE_SCHEMAS")
+        .filter(|dir| !dir.is_empty())
+    {
+        Some(dir) => sh.current_dir().join(dir),
+        None => {
+            let (_, version) = KUBE_SCHEMAS_WHEEL
+                .split_once("==")
+                .expect("a pinned requirement");
+            tools_dir(sh).join(format!("kubernetes-schemas-{version}"))
+        }
+    }
+}
+
+/// The schema definitions of Kubernetes `1.<minor>`, provisioned into
+/// [`kube_schemas_home`]`/v1.<minor>.json` if they are not there yet, and
+/// trusted only when the wheel and the file match their pinned sha256.
+pub fn kubernetes_schema(sh: &Shell, minor: u32) -> Result<Provisioned> {
+    let Some((_, sha256)) = KUBE_SCHEMAS.iter().find(|(m, _)| *m == minor) else {
+        bail!(
+            "no pinned Kubernetes schemas for 1.{minor}: {KUBE_SCHEMAS_WHEEL} covers 1.{} to 1.{}; \
+             declare one of those, or pin a newer wheel in xtask/src/tools.rs",
+            KUBE_SCHEMAS[0].0,
+            KUBE_SCHEMAS[KUBE_SCHEMAS.len() - 1].0
+        );
+    };
+    let home = kube_schemas_home(sh);
+    let file = home.join(format!("v1.{minor}.json"));
+    if sha256_of_file(&file).is_ok_and(|actual| actual == *sha256) {
+        return Ok(Provisioned {
+            path: file,
+            fetched_in: None,
+        });
+    }
+    fs::create_dir_all(&home).with_context(|| format!("creating {}", home.display()))?;
+    // As in `ensure_in`: one download for parallel test processes, the rename keeps it whole.
+    let lock = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(home.join(".lock"))
+        .and_then(|file| file.lock().map(|()| file))
+        .ok();
+    if sha256_of_file(&file).is_ok_and(|actual| actual == *sha256) {
+        return Ok(Provisioned {
+            path: file,
+            fetched_in: None,
+        });
+    }
+    if lock.is_some() {
+        remove_scratch_of_dead_runs(&home);
+    }
+    let started = Instant::now();
+    let hint = "check that the package index is reachable, or set AMEIDE_TOOLS_DIR to a folder that holds them";
+    eprintln!("provisioning the Kubernetes 1.{minor} schemas (pinned) from PyPI wheel {KUBE_SCHEMAS_WHEEL}");
+    let downloads = Scratch::new(home.join(unique_name("download")));
+    fs::create_dir(downloads.path())
+        .with_context(|| format!("creating {}", downloads.path().display()))?;
+    let wheel = pip_download(sh, KUBE_SCHEMAS_WHEEL, hint, downloads.path())?;
+    let actual = sha256_of_file(&wheel).with_context(|| format!("reading {}", wheel.display()))?;
+    if actual != KUBE_SCHEMAS_WHEEL_SHA256 {
+        bail!(
+            "wheel {KUBE_SCHEMAS_WHEEL} ({}): sha256 {actual}, expected {KUBE_SCHEMAS_WHEEL_SHA256}; \
+             nothing was installed. The package index served a different file: check \
+             `python3 -m pip config list`",
+            wheel.display()
+        );
+    }
+    let member = format!(
+        "kubernetes_validate/kubernetes-json-schema/v1.{minor}.0-local-strict/_definitions.json"
+    );
+    let partial = Scratch::new(home.join(unique_name("schema")));
+    let mut out = HashingWriter {
+        inner: io::BufWriter::new(
+            File::create_new(partial.path())
+                .with_context(|| format!("creating {}", partial.path().display()))?,
+        ),
+        hasher: Sha256::new(),
+    };
+    let mut archive = File::open(&wheel).with_context(|| format!("opening {}", wheel.display()))?;
+    extract(&mut archive, &[member.as_str()], &mut out)
+        .with_context(|| format!("extracting the 1.{minor} schemas from {}", wheel.display()))?;
+    let actual = hex(&out.hasher.finalize());
+    out.inner
+        .into_inner()
+        .map_err(io::IntoInnerError::into_error)
+        .and_then(|file| file.sync_all())
+        .with_context(|| format!("writing {}", partial.path().display()))?;
+    if actual != *sha256 {
+        bail!(
+            "{member} of wheel {KUBE_SCHEMAS_WHEEL}: sha256 {actual}, expected {sha256}; nothing was \
+             installed. The pin in xtask/src/tools.rs names the wrong checksum: fix it"
+        );
+    }
+    fs::rename(partial.path(), &file)
+        .with_context(|| format!("moving {} into place", file.display()))?;
+    partial.keep();
+    drop(lock);
+    let took = started.elapsed();
+    eprintln!(
+        "provisioned the Kubernetes 1.{minor} schemas at {} in {:.1}s",
+        file.display(),
+        took.as_secs_f64()
+    );
+    Ok(Provisioned {
+        path: file,
+        fetched_in: Some(took),
+    })
 }
 
 #[cfg(test)]

@@ -127,6 +127,8 @@ pub struct Report {
     pub appsets: usize,
     pub rendered: usize,
     pub problems: Vec<Problem>,
+    /// Findings that do not fail the gate (`kube-api-deprecated`), printed as warnings.
+    pub warnings: Vec<Problem>,
     /// With `--changed`: the change and the Applications it selected, with why.
     pub changed: Option<Selection>,
     /// With `--shard`: the shard and how many Applications there were to split.
@@ -153,6 +155,9 @@ pub struct Stats {
     pub discovery: Duration,
     pub rules: Duration,
     pub renders: Duration,
+    /// Checking the rendered objects against the API schemas (cached with the renders), on the
+    /// thread that collects the renders, overlapping them.
+    pub validation: Duration,
     pub total: Duration,
     /// The peak resident memory of this process (`VmHWM`), in KiB; helm's own is not included.
     pub peak_rss_kib: Option<u64>,
@@ -176,6 +181,7 @@ pub fn run(sh: &Shell, flags: &Flags) -> Result<()> {
             appsets: 0,
             rendered: 0,
             problems: links,
+            warnings: Vec::new(),
             changed: None,
             shard: None,
             stats: None,
@@ -201,6 +207,7 @@ pub fn run(sh: &Shell, flags: &Flags) -> Result<()> {
         true => None,
         false => Some(cache::Cache::open(cache_dir, &helm::version(sh, &helm)?)),
     };
+    let (acceptance, cluster_problems) = rules::accepted::Acceptance::load(sh, &root)?;
     let known_envs: Vec<String> = clusters::appset_envs(&root)
         .map(|envs| envs.into_iter().map(|c| c.env).collect())
         .unwrap_or_default();
@@ -210,6 +217,7 @@ pub fn run(sh: &Shell, flags: &Flags) -> Result<()> {
         helm: &helm,
         root: &root,
         cache: cache.as_ref(),
+        acceptance: &acceptance,
         env: flags.env.as_deref(),
         selector: changes
             .as_ref()
@@ -226,6 +234,7 @@ pub fn run(sh: &Shell, flags: &Flags) -> Result<()> {
         problems: Vec::new(),
         rules: Duration::ZERO,
         renders: Duration::ZERO,
+        validation: Duration::ZERO,
     };
     // The whole-tree rules are fed the Applications as discovery streams them, then let go of
     // them, like the renders: nothing here holds every Application.
@@ -276,11 +285,13 @@ pub fn run(sh: &Shell, flags: &Flags) -> Result<()> {
         in_selection,
         rules: rules_time,
         renders: renders_time,
+        validation,
         ..
     } = stream;
     problems.extend(untrusted_cache);
     problems.extend(links);
     if whole_tree {
+        problems.extend(cluster_problems);
         problems.extend(discovery.problems);
         problems.extend(whole_tree_problems);
     }
@@ -292,6 +303,9 @@ pub fn run(sh: &Shell, flags: &Flags) -> Result<()> {
     ));
     problems.sort();
     problems.dedup();
+    let (warnings, problems): (Vec<Problem>, Vec<Problem>) = problems
+        .into_iter()
+        .partition(|p| rules::accepted::is_warning(p.rule));
     let total = started.elapsed();
     let stats = flags.stats.then(|| Stats {
         helm_renders,
@@ -301,6 +315,7 @@ pub fn run(sh: &Shell, flags: &Flags) -> Result<()> {
         discovery: total.saturating_sub(rules_time + renders_time),
         rules: rules_time,
         renders: renders_time,
+        validation,
         total,
         peak_rss_kib: peak_rss_kib(),
     });
@@ -309,6 +324,7 @@ pub fn run(sh: &Shell, flags: &Flags) -> Result<()> {
         appsets: discovery.appsets.len(),
         rendered,
         problems,
+        warnings,
         changed: changes.map(|changes| Selection {
             changes,
             selected,
@@ -361,6 +377,7 @@ struct Stream<'a> {
     helm: &'a Path,
     root: &'a Path,
     cache: Option<&'a cache::Cache>,
+    acceptance: &'a rules::accepted::Acceptance,
     env: Option<&'a str>,
     selector: Option<changed::Selector<'a>>,
     shard: Option<Shard>,
@@ -381,6 +398,7 @@ struct Stream<'a> {
     /// Time in the whole-tree rules and in the renders, for `--stats`.
     rules: Duration,
     renders: Duration,
+    validation: Duration,
 }
 
 impl Stream<'_> {
@@ -388,7 +406,10 @@ impl Stream<'_> {
     /// renders while discovery makes the next chunk.
     fn discover(&mut self, mut checker: Option<&mut rules::Checker>) -> Result<argo::Discovery> {
         let (sh, helm, root, cache) = (self.sh, self.helm, self.root, self.cache);
-        let mut results = Rendered::default();
+        let mut results = Rendered {
+            acceptance: Some((self.acceptance, cache)),
+            ..Rendered::default()
+        };
         let collect = |order, app: &Application, result| results.add(order, app, result);
         let (discovery, pooled) = render::pool(sh, helm, root, cache, collect, |submit| {
             argo::discover_each(sh, helm, root, cache, &mut |chunk| {
@@ -406,7 +427,13 @@ impl Stream<'_> {
         self.helm_renders += pooled.helm_runs;
         self.renders += pooled.renders;
         self.rendered += results.count;
+        self.validation += results.validation;
         self.problems.extend(results.problems);
+        self.problems.extend(problem::group_by_application(
+            results.accepted,
+            problem::Naming::After,
+        ));
+        self.problems.extend(results.owners.problems());
         self.failed.extend(results.failed);
         discovery
     }
@@ -446,20 +473,33 @@ impl Stream<'_> {
 
 /// What the renders found, gathered as they finish.
 #[derive(Default)]
-struct Rendered {
+struct Rendered<'a> {
     count: usize,
     problems: Vec<Problem>,
+    /// What the API server and Argo CD would refuse of the rendered objects, per Application.
+    acceptance: Option<(&'a rules::accepted::Acceptance, Option<&'a cache::Cache>)>,
+    accepted: Vec<(Problem, String)>,
+    owners: rules::accepted::Owners,
+    validation: Duration,
     /// Failed renders: discovery's position, the problem and the Application.
     failed: Vec<(usize, Problem, String)>,
 }
 
-impl Rendered {
+impl Rendered<'_> {
     fn add(&mut self, order: usize, app: &Application, result: Result<String, Problem>) {
         match result {
             Ok(manifests) => {
                 self.count += 1;
                 self.problems
                     .extend(conventions::check_rendered(app, &manifests));
+                if let Some((acceptance, cache)) = self.acceptance {
+                    let started = Instant::now();
+                    let checked = acceptance.check(app, &manifests, cache);
+                    self.accepted
+                        .extend(checked.problems.into_iter().map(|p| (p, app.name.clone())));
+                    self.owners.add(app, checked.objects);
+                    self.validation += started.elapsed();
+                }
             }
             Err(problem) => self.failed.push((order, problem, app.name.clone())),
         }
@@ -534,6 +574,9 @@ fn summary(report: &Report) -> String {
         report.rendered,
         count(report.problems.len(), "problem")
     );
+    if !report.warnings.is_empty() {
+        let _ = write!(line, ", {}", count(report.warnings.len(), "warning"));
+    }
     if let Some((shard, out_of)) = &report.shard {
         let rules = match shard.runs_whole_tree_rules() {
             true => "the whole-tree rules ran here",
@@ -560,11 +603,12 @@ fn stats_line(stats: &Stats, rendered: usize) -> String {
     };
     let kib = |k: Option<u64>| k.map_or("unknown".to_owned(), |k| format!("{k} KiB"));
     format!(
-        "stats: {rendered} renders: {cache}; {:.2}s (discovery {:.2}s, whole-tree rules {:.2}s, renders {:.2}s); peak memory {}",
+        "stats: {rendered} renders: {cache}; {:.2}s (discovery {:.2}s, whole-tree rules {:.2}s, renders {:.2}s, validation {:.2}s alongside); peak memory {}",
         stats.total.as_secs_f64(),
         stats.discovery.as_secs_f64(),
         stats.rules.as_secs_f64(),
         stats.renders.as_secs_f64(),
+        stats.validation.as_secs_f64(),
         kib(stats.peak_rss_kib),
     )
 }
@@ -573,6 +617,9 @@ fn human(report: &Report) -> String {
     let mut out = String::new();
     for problem in &report.problems {
         let _ = writeln!(out, "{problem}");
+    }
+    for warning in &report.warnings {
+        let _ = writeln!(out, "warning: {warning}");
     }
     if let Some(line) = selection_line(report) {
         let _ = writeln!(out, "{line}");
@@ -583,7 +630,8 @@ fn human(report: &Report) -> String {
 
 /// GitHub workflow annotations, one per problem up to GitHub's limit, then the summary.
 fn github(report: &Report) -> String {
-    let mut out = summary::annotations(&report.problems);
+    let mut out = summary::annotations("error", &report.problems);
+    out.push_str(&summary::annotations("warning", &report.warnings));
     if let Some(line) = selection_line(report) {
         let _ = writeln!(out, "{line}");
     }
@@ -617,6 +665,13 @@ fn json(report: &Report) -> serde_json::Value {
         "rendered": report.rendered,
         "ok": report.problems.is_empty(),
     });
+    if !report.warnings.is_empty() {
+        out["warnings"] = report
+            .warnings
+            .iter()
+            .map(|p| json!({"path": p.path, "line": p.line, "rule": p.rule, "message": p.message}))
+            .collect();
+    }
     if let Some(s) = &report.changed {
         out["changed"] = json!({
             "base": s.changes.base,
@@ -653,6 +708,7 @@ fn json(report: &Report) -> serde_json::Value {
             "discovery": stats.discovery.as_secs_f64(),
             "whole_tree_rules": stats.rules.as_secs_f64(),
             "renders": stats.renders.as_secs_f64(),
+            "validation": stats.validation.as_secs_f64(),
             "total": stats.total.as_secs_f64(),
         });
         out["peak_rss_kib"] = json!(stats.peak_rss_kib);
@@ -708,6 +764,7 @@ mod tests {
             appsets: 1,
             rendered: 2,
             problems,
+            warnings: Vec::new(),
             changed: None,
             shard: None,
             stats: None,

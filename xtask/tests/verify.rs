@@ -56,6 +56,7 @@ impl Repo {
             .args(args)
             .current_dir(self.path())
             .env("AMEIDE_HELM", &self.helm)
+            .env("AMEIDE_KUBE_SCHEMAS", support::kube_schemas())
             .env_remove("AMEIDE_HELM_VERSION")
             .env_remove("GITHUB_STEP_SUMMARY")
             .output()

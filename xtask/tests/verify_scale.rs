@@ -94,6 +94,7 @@ impl Repo {
             .args(args)
             .current_dir(self.path())
             .env("AMEIDE_HELM", &self.helm)
+            .env("AMEIDE_KUBE_SCHEMAS", support::kube_schemas())
             .env_remove("AMEIDE_HELM_VERSION")
             .env_remove("AMEIDE_CACHE_DIR")
             .env_remove("GITHUB_STEP_SUMMARY")
@@ -193,9 +194,11 @@ impl Repo {
     /// live under discovery/).
     fn render_entries(&self) -> Vec<PathBuf> {
         let discovery = self.cache_dir().join("discovery");
+        // The acceptance checks' entries sit beside the renders, under accepted/.
+        let accepted = self.cache_dir().join("accepted");
         self.cache_files()
             .into_keys()
-            .filter(|path| !path.starts_with(&discovery))
+            .filter(|path| !path.starts_with(&discovery) && !path.starts_with(&accepted))
             .collect()
     }
 
@@ -841,6 +844,7 @@ fn an_interrupt_during_the_renders_stops_verify_promptly() {
         .args(["verify", "--no-cache"])
         .current_dir(repo.path())
         .env("AMEIDE_HELM", &repo.helm)
+        .env("AMEIDE_KUBE_SCHEMAS", support::kube_schemas())
         .env_remove("AMEIDE_CACHE_DIR")
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())

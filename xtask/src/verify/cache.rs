@@ -62,6 +62,8 @@ pub enum What {
     Render,
     /// The ApplicationSet templates rendered with parameter sets (counted per set).
     Discovery,
+    /// What the API server and Argo CD accept of a render (`rules/accepted.rs`), uncounted.
+    Accepted,
 }
 
 /// The cache folder: `$AMEIDE_CACHE_DIR`, else `.cache/verify` in the repository (ignored by Git).
@@ -238,6 +240,7 @@ impl Cache {
         match what {
             What::Render => self.dir.join(fan).join(rest),
             What::Discovery => self.dir.join(DISCOVERY_DIR).join(fan).join(rest),
+            What::Accepted => self.dir.join("accepted").join(fan).join(rest),
         }
     }
 
@@ -262,6 +265,7 @@ impl Cache {
         let (hit, miss) = match what {
             What::Render => (&self.hits, &self.misses),
             What::Discovery => (&self.discovery_hits, &self.discovery_misses),
+            What::Accepted => return,
         };
         hit.fetch_add(hits, Ordering::Relaxed);
         miss.fetch_add(misses, Ordering::Relaxed);

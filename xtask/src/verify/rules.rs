@@ -5,9 +5,12 @@
 //! need the generated Applications take them from discovery. [`check_rendered`] runs the rules on
 //! one Application's `helm template` output.
 
+pub mod accepted;
+pub mod argocd;
 mod component;
 mod drift;
 mod pinned;
+pub mod project;
 pub(crate) mod secrets;
 mod values;
 mod yaml;
@@ -54,6 +57,9 @@ pub fn with_checker<R>(
     f: impl FnOnce(&mut Checker) -> anyhow::Result<R>,
 ) -> anyhow::Result<(R, Vec<Problem>)> {
     let mut problems = Vec::new();
+    let argocd = argocd::ArgoCd::load(root)
+        .map_err(|p| problems.push(p))
+        .ok();
     let mut components = component::Components::default();
     let mut steps = component::RolloutSteps::default();
     let mut index = Index {
@@ -67,6 +73,9 @@ pub fn with_checker<R>(
         problems.extend(component::check(root, &file, &mut components));
         problems.extend(secrets::literals(&file));
         problems.extend(pinned::generators(&file));
+        if let Some(argocd) = &argocd {
+            problems.extend(argocd.check_file(&file));
+        }
         steps.add(&file);
         if looked_up_later(&file.path) {
             index.paths.push(&file.path);
@@ -81,6 +90,9 @@ pub fn with_checker<R>(
         problems,
         read: values::ValuesRead::new(&index),
         image: Vec::new(),
+        argocd: argocd.as_ref(),
+        projects: project::Projects::load(root),
+        generated: Vec::new(),
     };
     let result = f(&mut checker)?;
     Ok((result, checker.finish()))
@@ -96,6 +108,11 @@ pub struct Checker<'t> {
     read: values::ValuesRead,
     /// `image-policy` and `source-pinned` findings with their Application, grouped once at the end.
     image: Vec<(Problem, String)>,
+    /// `argocd-schema` on the generated Applications, grouped likewise.
+    argocd: Option<&'t argocd::ArgoCd>,
+    /// `app-project` on the generated Applications, grouped with them.
+    projects: project::Projects,
+    generated: Vec<(Problem, String)>,
 }
 
 impl Checker<'_> {
@@ -107,6 +124,13 @@ impl Checker<'_> {
         values::mark_read(self.index, apps, &mut self.read);
         self.image.extend(values::image_policy_found(root, apps));
         self.image.extend(pinned::applications(root, apps));
+        if let Some(argocd) = self.argocd {
+            self.generated
+                .extend(apps.iter().flat_map(|app| argocd.check_application(app)));
+        }
+        let projects = &self.projects;
+        self.generated
+            .extend(apps.iter().flat_map(|app| projects.check_application(app)));
     }
 
     fn finish(mut self) -> Vec<Problem> {
@@ -115,6 +139,10 @@ impl Checker<'_> {
         self.problems.extend(self.steps.unused(self.index.root));
         self.problems.extend(super::problem::group_by_application(
             self.image,
+            super::problem::Naming::After,
+        ));
+        self.problems.extend(super::problem::group_by_application(
+            self.generated,
             super::problem::Naming::After,
         ));
         self.problems.sort();

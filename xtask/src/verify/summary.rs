@@ -26,12 +26,12 @@ pub struct Timings {
 
 /// One `::error` annotation per problem up to the cap; past it, a warning that says so, and the
 /// remaining problems as plain lines, so that the log holds every one of them.
-pub fn annotations(problems: &[Problem]) -> String {
+pub fn annotations(level: &str, problems: &[Problem]) -> String {
     let mut out = String::new();
     for p in problems.iter().take(MAX_ANNOTATIONS) {
         let _ = writeln!(
             out,
-            "::error file={},line={},title={}::{}",
+            "::{level} file={},line={},title={}::{}",
             escape_property(&p.path),
             p.line.max(1),
             escape_property(p.rule),
@@ -41,7 +41,7 @@ pub fn annotations(problems: &[Problem]) -> String {
     if problems.len() > MAX_ANNOTATIONS {
         let _ = writeln!(
             out,
-            "::warning title=annotations capped::{} found; the first {MAX_ANNOTATIONS} are annotated (GitHub shows at most {MAX_ANNOTATIONS} error annotations per step); all of them are below and in the job summary",
+            "::warning title=annotations capped::{} found; the first {MAX_ANNOTATIONS} are annotated (GitHub shows at most {MAX_ANNOTATIONS} {level} annotations per step); all of them are below and in the job summary",
             count(problems.len(), "problem")
         );
         for p in &problems[MAX_ANNOTATIONS..] {
@@ -184,6 +184,7 @@ mod tests {
             appsets: 1,
             rendered: 2,
             problems,
+            warnings: Vec::new(),
             changed: None,
             shard: None,
             stats: None,
@@ -195,7 +196,7 @@ mod tests {
         let problems: Vec<Problem> = (1..=12)
             .map(|i| problem(&format!("f{i:02}.yaml"), i, "orphan-values"))
             .collect();
-        let out = annotations(&problems);
+        let out = annotations("error", &problems);
         assert_eq!(
             out.lines().filter(|l| l.starts_with("::error ")).count(),
             10
@@ -210,7 +211,7 @@ mod tests {
             assert!(out.contains(&rest.to_string()), "{out}");
         }
 
-        let few = annotations(&problems[..3]);
+        let few = annotations("error", &problems[..3]);
         assert_eq!(few.lines().count(), 3);
         assert!(!few.contains("::warning"));
     }

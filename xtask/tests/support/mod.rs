@@ -65,6 +65,21 @@ fn provision(name: &str, var: &str) -> PathBuf {
     PathBuf::from(path)
 }
 
+/// The folder `verify` keeps the pinned Kubernetes schemas in, for every temporary repository
+/// (`AMEIDE_KUBE_SCHEMAS`): `$AMEIDE_KUBE_SCHEMAS` if set, else the one of the repository's tools
+/// folder, so that they are provisioned once, not once per copy.
+pub fn kube_schemas() -> PathBuf {
+    if let Some(dir) = std::env::var_os("AMEIDE_KUBE_SCHEMAS").filter(|d| !d.is_empty()) {
+        return PathBuf::from(dir);
+    }
+    let tools = match std::env::var_os("AMEIDE_TOOLS_DIR").filter(|d| !d.is_empty()) {
+        Some(dir) => repo_root().join(dir),
+        None => repo_root().join(".tools"),
+    };
+    // The wheel version of `tools::KUBE_SCHEMAS_WHEEL`.
+    tools.join("kubernetes-schemas-1.37.0")
+}
+
 /// A fresh directory under the system temp dir, removed on drop.
 pub struct TempDir(PathBuf);
 

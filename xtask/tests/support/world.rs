@@ -93,6 +93,7 @@ impl World {
             .args(args)
             .current_dir(dir)
             .env("AMEIDE_HELM", tool("helm3"))
+            .env("AMEIDE_KUBE_SCHEMAS", super::kube_schemas())
             .env("AMEIDE_GH", tool("gh"))
             .env("AMEIDE_GH_TIMEOUT", "20")
             .env_remove("GITHUB_REPOSITORY")

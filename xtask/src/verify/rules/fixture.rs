@@ -80,6 +80,7 @@ pub fn application(env: &str, name: &str, domain: &str, phase: &str) -> Applicat
         namespace: format!("ameide-{env}"),
         node_profile: format!("{env}-pool"),
         dns_zone: format!("{env}.ameide.io"),
+        kubernetes_version: crate::kube::KubeVersion { minor: 31 },
     };
     let doc: Value = crate::yaml::from_str(&format!(
         "rolloutPhase: \"{phase}\"\ncomponentType: config\nchart:\n  path: {}\n",

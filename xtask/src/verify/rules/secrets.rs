@@ -690,7 +690,7 @@ fn base64_decode(text: &str) -> Option<Vec<u8>> {
     Some(out)
 }
 
-fn split_documents(manifests: &str) -> Vec<String> {
+pub(super) fn split_documents(manifests: &str) -> Vec<String> {
     let mut documents = vec![String::new()];
     for line in manifests.lines() {
         if line == "---" || line.starts_with("--- ") {

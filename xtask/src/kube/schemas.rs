@@ -1,0 +1,325 @@
+//! The API schemas of one Kubernetes version, and strict validation of an object against them.
+//!
+//! The definitions are the strict JSON Schema form of the API server's OpenAPI document (unknown
+//! fields refused), provisioned by [`crate::tools::kubernetes_schema`]. Two checks the API server
+//! makes in code, not in its OpenAPI, are added here: a resource quantity must parse (`500m`,
+//! `1Gi`), and names are checked by [`check_name`].
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use anyhow::{Context, Result};
+use jsonschema::{Registry, Validator};
+use serde_json::{json, Value};
+
+use super::KubeVersion;
+
+/// Where the definitions are registered; their own `$ref`s are relative to it.
+const DEFINITIONS_URI: &str = "json-schema:///api/_definitions.json";
+const QUANTITY: &str = "io.k8s.apimachinery.pkg.api.resource.Quantity";
+
+/// The schemas of one Kubernetes version. Validators are compiled per kind on first use and
+/// shared by every thread.
+pub struct Schemas {
+    pub version: KubeVersion,
+    registry: Registry<'static>,
+    /// (apiVersion, kind) to its definition's name.
+    kinds: HashMap<(String, String), String>,
+    validators: Mutex<HashMap<String, Arc<Validator>>>,
+}
+
+/// One way an object differs from its schema.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Finding {
+    /// Where in the object, as a dotted path (`spec.template.spec.containers[0].image`), empty
+    /// for the object itself.
+    pub at: String,
+    pub message: String,
+}
+
+impl Schemas {
+    /// Reads the definitions file of `version`.
+    pub fn load(version: KubeVersion, path: &Path) -> Result<Schemas> {
+        let text = std::fs::read_to_string(path).with_context(|| {
+            format!(
+                "reading the Kubernetes {version} schemas {}",
+                path.display()
+            )
+        })?;
+        let mut doc: Value = serde_json::from_str(&text).with_context(|| {
+            format!(
+                "parsing the Kubernetes {version} schemas {}",
+                path.display()
+            )
+        })?;
+        Schemas::from_definitions(version, &mut doc)
+    }
+
+    fn from_definitions(version: KubeVersion, doc: &mut Value) -> Result<Schemas> {
+        let defs = doc
+            .get_mut("$defs")
+            .and_then(Value::as_object_mut)
+            .context("the Kubernetes schemas have no $defs")?;
+        let mut kinds = HashMap::new();
+        for (name, def) in defs.iter() {
+            for gvk in def["x-kubernetes-group-version-kind"]
+                .as_array()
+                .into_iter()
+                .flatten()
+            {
+                let (group, v, kind) = (
+                    gvk["group"].as_str().unwrap_or(""),
+                    gvk["version"].as_str().unwrap_or(""),
+                    gvk["kind"].as_str().unwrap_or(""),
+                );
+                let api_version = match group {
+                    "" => v.to_owned(),
+                    group => format!("{group}/{v}"),
+                };
+                kinds.insert((api_version, kind.to_owned()), name.clone());
+            }
+        }
+        // Upstream a quantity is any string; the API server parses it.
+        defs.insert(
+            QUANTITY.to_owned(),
+            json!({"type": ["string", "number", "null"], "format": "quantity"}),
+        );
+        let registry = Registry::new()
+            .add(DEFINITIONS_URI, doc.take())
+            .and_then(|r| r.prepare())
+            .context("preparing the Kubernetes schemas")?;
+        Ok(Schemas {
+            version,
+            registry,
+            kinds,
+            validators: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The ways `object` differs from the schema of its apiVersion/kind; `None` when this
+    /// version has no schema for them (a custom resource, or an API it does not serve).
+    pub fn validate(&self, object: &Value) -> Option<Vec<Finding>> {
+        let api_version = object["apiVersion"].as_str()?;
+        let kind = object["kind"].as_str()?;
+        let name = self.kinds.get(&(api_version.to_owned(), kind.to_owned()))?;
+        let validator = self.validator(name)?;
+        let mut findings: Vec<Finding> = validator
+            .iter_errors(object)
+            .map(|error| Finding {
+                at: dotted(error.instance_path().as_str()),
+                message: describe(&error),
+            })
+            .collect();
+        findings.dedup();
+        Some(findings)
+    }
+
+    fn validator(&self, name: &str) -> Option<Arc<Validator>> {
+        let mut validators = self.validators.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(found) = validators.get(name) {
+            return Some(found.clone());
+        }
+        let validator = jsonschema::options()
+            .with_registry(&self.registry)
+            .with_format("quantity", is_quantity)
+            .should_validate_formats(true)
+            .build(&json!({"$ref": format!("{DEFINITIONS_URI}#/$defs/{name}")}))
+            .ok()?;
+        let validator = Arc::new(validator);
+        validators.insert(name.to_owned(), validator.clone());
+        Some(validator)
+    }
+}
+
+/// `/spec/containers/0/image` as `spec.containers[0].image`.
+pub fn dotted(pointer: &str) -> String {
+    let mut out = String::new();
+    for segment in pointer.split('/').skip(1) {
+        let segment = segment.replace("~1", "/").replace("~0", "~");
+        if segment.bytes().all(|b| b.is_ascii_digit()) && !segment.is_empty() {
+            out.push_str(&format!("[{segment}]"));
+        } else {
+            if !out.is_empty() {
+                out.push('.');
+            }
+            out.push_str(&segment);
+        }
+    }
+    out
+}
+
+pub fn describe(error: &jsonschema::ValidationError) -> String {
+    use jsonschema::error::ValidationErrorKind as K;
+    match error.kind() {
+        K::AdditionalProperties { unexpected } => format!(
+            "unknown field{} {}",
+            if unexpected.len() == 1 { "" } else { "s" },
+            unexpected
+                .iter()
+                .map(|f| format!("{f:?}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        K::Format { format } if format == "quantity" => format!(
+            "{} is not a Kubernetes quantity: write a number with an optional suffix, e.g. 500m, 2, 1Gi, 512Mi",
+            error.instance()
+        ),
+        _ => error.to_string(),
+    }
+}
+
+/// A resource quantity as the API server parses it: a signed decimal number, then a binary
+/// (`Ki` to `Ei`) or decimal (`n`, `u`, `m`, `k`, `M` to `E`) suffix or an exponent.
+pub fn is_quantity(text: &str) -> bool {
+    let rest = text.strip_prefix(['+', '-']).unwrap_or(text);
+    let digits = rest
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(rest.len());
+    let (number, suffix) = rest.split_at(digits);
+    let number_ok = match number.split_once('.') {
+        Some((int, frac)) => (!int.is_empty() || !frac.is_empty()) && !frac.contains('.'),
+        None => !number.is_empty(),
+    };
+    let suffix_ok = match suffix {
+        "" | "Ki" | "Mi" | "Gi" | "Ti" | "Pi" | "Ei" | "n" | "u" | "m" | "k" | "M" | "G" | "T"
+        | "P" | "E" => true,
+        exponent => exponent
+            .strip_prefix(['e', 'E'])
+            .map(|e| e.strip_prefix(['+', '-']).unwrap_or(e))
+            .is_some_and(|e| !e.is_empty() && e.bytes().all(|b| b.is_ascii_digit())),
+    };
+    number_ok && suffix_ok
+}
+
+/// The name rule the API server applies to `kind`'s `metadata.name`: a DNS-1123 label for
+/// Namespaces and Services, a path segment for the RBAC kinds (`system:auth-delegator`), a
+/// DNS-1123 subdomain for the rest.
+pub fn check_name(kind: &str, name: &str) -> Result<(), String> {
+    match kind {
+        "Namespace" | "Service" => crate::primitive::check_dns_label(name),
+        "Role" | "ClusterRole" | "RoleBinding" | "ClusterRoleBinding" => {
+            match name.is_empty() || name == "." || name == ".." || name.contains(['/', '%']) {
+                true => Err(
+                    "is not a valid path segment name (no '/' or '%', not '.' or '..')".to_owned(),
+                ),
+                false => Ok(()),
+            }
+        }
+        _ => check_dns_subdomain(name),
+    }
+}
+
+/// A DNS-1123 subdomain: at most 253 characters, dot-separated DNS-1123 labels.
+pub fn check_dns_subdomain(name: &str) -> Result<(), String> {
+    let rule = "is not a DNS-1123 subdomain (at most 253 characters: lowercase letters, digits, '-' and '.', starting and ending with a letter or digit)";
+    let labels_ok = name.split('.').all(|label| {
+        let b = label.as_bytes();
+        !b.is_empty()
+            && b.iter()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+            && b[0].is_ascii_alphanumeric()
+            && b[b.len() - 1].is_ascii_alphanumeric()
+    });
+    match name.len() <= 253 && labels_ok {
+        true => Ok(()),
+        false => Err(rule.to_owned()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantities_parse_as_the_api_server_parses_them() {
+        for good in [
+            "1",
+            "500m",
+            "1Gi",
+            "0.5",
+            ".5",
+            "1.5Gi",
+            "1e3",
+            "2E-2",
+            "+1k",
+            "128974848",
+            "129M",
+        ] {
+            assert!(is_quantity(good), "{good}");
+        }
+        for bad in ["", "1Gx", "1 Gi", "Gi", "1..5", "1GiB", "1e", "lots", "1gi"] {
+            assert!(!is_quantity(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn names_follow_the_kind_s_rule() {
+        assert!(check_name("ConfigMap", "a.b-c").is_ok());
+        assert!(check_name("ConfigMap", "Orders").is_err());
+        assert!(check_name("Service", "a.b").is_err());
+        assert!(check_name("ClusterRole", "system:auth-delegator").is_ok());
+        assert!(check_name("Role", "a/b").is_err());
+        assert!(check_name("Secret", &"a".repeat(254)).is_err());
+    }
+
+    #[test]
+    fn pointers_read_as_dotted_paths() {
+        assert_eq!(
+            dotted("/spec/containers/0/image"),
+            "spec.containers[0].image"
+        );
+        assert_eq!(
+            dotted("/metadata/annotations/a~1b"),
+            "metadata.annotations.a/b"
+        );
+        assert_eq!(dotted(""), "");
+    }
+
+    /// A small definitions document in the shape of the pinned ones.
+    fn schemas() -> Schemas {
+        let mut doc = json!({"$defs": {
+            "io.k8s.api.core.v1.ResourceQuota": {
+                "type": "object",
+                "additionalProperties": false,
+                "x-kubernetes-group-version-kind": [{"group": "", "version": "v1", "kind": "ResourceQuota"}],
+                "properties": {
+                    "apiVersion": {"type": "string"},
+                    "kind": {"type": "string"},
+                    "spec": {
+                        "type": "object",
+                        "additionalProperties": false,
+                        "properties": {"hard": {"type": "object", "additionalProperties": {"$ref": "/api/_definitions.json#/$defs/io.k8s.apimachinery.pkg.api.resource.Quantity"}}}
+                    }
+                }
+            },
+            QUANTITY: {"oneOf": [{"type": "string"}, {"type": "number"}]}
+        }});
+        Schemas::from_definitions(KubeVersion { minor: 31 }, &mut doc).unwrap()
+    }
+
+    #[test]
+    fn an_object_is_checked_strictly_with_quantities() {
+        let s = schemas();
+        let ok = json!({"apiVersion": "v1", "kind": "ResourceQuota", "spec": {"hard": {"cpu": "2", "memory": "1Gi"}}});
+        assert_eq!(s.validate(&ok), Some(Vec::new()));
+        let bad = json!({"apiVersion": "v1", "kind": "ResourceQuota", "spec": {"hard": {"memory": "1Gx"}, "hrad": {}}});
+        let found = s.validate(&bad).unwrap();
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert!(
+            found
+                .iter()
+                .any(|f| f.at == "spec" && f.message.contains("unknown field \"hrad\"")),
+            "{found:?}"
+        );
+        assert!(
+            found.iter().any(|f| f.at == "spec.hard.memory"
+                && f.message.contains("\"1Gx\" is not a Kubernetes quantity")),
+            "{found:?}"
+        );
+        assert_eq!(
+            s.validate(&json!({"apiVersion": "ameide.io/v1", "kind": "Domain"})),
+            None
+        );
+    }
+}

@@ -1,0 +1,245 @@
+//! `argocd-schema`: the ApplicationSets and AppProjects under `argocd/`, and every Application
+//! they generate, checked strictly against the schema of the Argo CD version `config/argocd.yaml`
+//! declares. The API server prunes unknown fields of custom resources silently, so a misspelt
+//! Argo CD field is otherwise lost without a word.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use jsonschema::Validator;
+use serde_json::Value;
+
+use super::super::problem::Problem;
+use super::SourceFile;
+use crate::argo::Application;
+
+pub const RULE: &str = "argocd-schema";
+pub const RULE_VERSION: &str = "argocd-version";
+/// Where the repository declares its Argo CD version.
+pub const VERSION_FILE: &str = "config/argocd.yaml";
+
+/// The schemas in the repository, per Argo CD major.minor (`xtask/schemas/argocd/`).
+const SCHEMAS: [(&str, &str); 1] = [("3.5", include_str!("../../../schemas/argocd/3.5.yaml"))];
+const KINDS: [&str; 3] = ["Application", "ApplicationSet", "AppProject"];
+
+/// The validators of the declared version, one per kind.
+pub struct ArgoCd {
+    pub version: String,
+    validators: HashMap<&'static str, Validator>,
+}
+
+impl ArgoCd {
+    /// The schemas of the version `config/argocd.yaml` declares, or the problem with that file.
+    pub fn load(root: &Path) -> Result<ArgoCd, Problem> {
+        let refuse = |message: String| Problem::new(VERSION_FILE, 0, RULE_VERSION, message);
+        let known = SCHEMAS.map(|(v, _)| format!("\"{v}\"")).join(", ");
+        let text = std::fs::read_to_string(root.join(VERSION_FILE)).map_err(|err| {
+            refuse(format!("cannot be read ({err}); declare the Argo CD version that reconciles this repository as `version: \"3.5\"` (one of {known})"))
+        })?;
+        let doc: crate::yaml::Value = crate::yaml::from_str(&text)
+            .map_err(|err| refuse(format!("is not YAML ({err}); write `version: \"3.5\"`")))?;
+        let keys: Vec<&str> = doc
+            .as_mapping()
+            .into_iter()
+            .flatten()
+            .filter_map(|(k, _)| k.as_str())
+            .collect();
+        let version = match (doc["version"].as_str(), keys.as_slice()) {
+            (Some(version), ["version"]) => version.to_owned(),
+            _ => return Err(refuse(format!("must hold exactly one key, version, a quoted major.minor of Argo CD such as \"3.5\" (one of {known})"))),
+        };
+        let Some((_, text)) = SCHEMAS.iter().find(|(v, _)| *v == version) else {
+            return Err(refuse(format!("version {version:?}: the repository holds no Argo CD schema for it; use one of {known}, or add xtask/schemas/argocd/{version}.yaml")));
+        };
+        let schema: Value =
+            crate::yaml::from_str(text).expect("the Argo CD schemas are YAML (tested)");
+        let mut validators = HashMap::new();
+        for kind in KINDS {
+            let root_schema = serde_json::json!({
+                "$defs": schema["$defs"],
+                "$ref": format!("#/$defs/kind{kind}"),
+            });
+            let mut root_schema = root_schema;
+            root_schema["$defs"][format!("kind{kind}")] = schema["kinds"][kind].clone();
+            let validator = jsonschema::options()
+                .build(&root_schema)
+                .expect("the Argo CD schemas compile (tested)");
+            validators.insert(kind, validator);
+        }
+        Ok(ArgoCd {
+            version,
+            validators,
+        })
+    }
+
+    /// The ways `object` differs from its kind's schema: (dotted path, message). Empty for a kind
+    /// of another API.
+    pub fn validate(&self, object: &Value) -> Vec<(String, String)> {
+        if object["apiVersion"]
+            .as_str()
+            .is_some_and(|v| !v.starts_with("argoproj.io/"))
+        {
+            return Vec::new();
+        }
+        let Some(validator) = object["kind"].as_str().and_then(|k| self.validators.get(k)) else {
+            return Vec::new();
+        };
+        let mut found: Vec<(String, String)> = validator
+            .iter_errors(object)
+            .map(|error| {
+                (
+                    crate::kube::schemas::dotted(error.instance_path().as_str()),
+                    crate::kube::schemas::describe(&error),
+                )
+            })
+            .collect();
+        found.dedup();
+        found
+    }
+
+    /// The Argo CD objects of a file under `argocd/`.
+    pub fn check_file(&self, file: &SourceFile) -> Vec<Problem> {
+        let Some(Ok(docs)) = file
+            .docs
+            .as_ref()
+            .filter(|_| file.path.starts_with("argocd/"))
+        else {
+            return Vec::new();
+        };
+        let mut problems = Vec::new();
+        for doc in docs {
+            let Ok(object) = serde_json::to_value(doc) else {
+                continue;
+            };
+            let subject = format!(
+                "{}/{}",
+                object["kind"].as_str().unwrap_or("?"),
+                object["metadata"]["name"].as_str().unwrap_or("<unnamed>")
+            );
+            for (at, message) in self.validate(&object) {
+                let keys: Vec<&str> = at
+                    .split(['.', '['])
+                    .filter(|k| !k.is_empty() && !k.ends_with(']'))
+                    .collect();
+                let line = (1..=keys.len())
+                    .rev()
+                    .map(|n| super::yaml::line_of_path(&file.text, &keys[..n]))
+                    .find(|l| *l > 0)
+                    .unwrap_or(0);
+                problems.push(Problem::new(
+                    &file.path,
+                    line,
+                    RULE,
+                    self.message(&subject, &at, &message),
+                ));
+            }
+        }
+        problems
+    }
+
+    /// A generated Application, with the Application it was found through (to group by).
+    pub fn check_application(&self, app: &Application) -> Vec<(Problem, String)> {
+        let manifest = app.manifest();
+        if manifest.is_null() {
+            return Vec::new();
+        }
+        self.validate(&manifest)
+            .into_iter()
+            .map(|(at, message)| {
+                let message = self.message("the generated Application", &at, &message);
+                (
+                    Problem::new(
+                        &app.appset,
+                        0,
+                        RULE,
+                        format!("{message}; fix the template or templatePatch that writes it"),
+                    ),
+                    app.name.clone(),
+                )
+            })
+            .collect()
+    }
+
+    fn message(&self, subject: &str, at: &str, message: &str) -> String {
+        let at = match at {
+            "" => String::new(),
+            at => format!("{at}: "),
+        };
+        format!("{subject}: {at}{message}: not in the Argo CD {} schema, so the API server drops it or Argo CD refuses it", self.version)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::super::fixture;
+    use super::*;
+
+    #[test]
+    fn the_schemas_in_the_repository_compile_and_the_declared_version_loads() {
+        let argocd = ArgoCd::load(&fixture::repo_root()).unwrap();
+        assert_eq!(argocd.version, "3.5");
+        assert_eq!(argocd.validators.len(), KINDS.len());
+    }
+
+    #[test]
+    fn misspelt_argo_cd_fields_are_refused() {
+        let argocd = ArgoCd::load(&fixture::repo_root()).unwrap();
+        let app = json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "Application", "metadata": {"name": "a"},
+            "spec": {"project": "p", "destination": {"sever": "https://kubernetes.default.svc"},
+                     "syncPolicy": {"automated": {"prune": true, "selfheal": true}}}});
+        let found = argocd.validate(&app);
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert!(
+            found
+                .iter()
+                .any(|(at, m)| at == "spec.destination" && m.contains("\"sever\"")),
+            "{found:?}"
+        );
+        assert!(
+            found
+                .iter()
+                .any(|(at, m)| at == "spec.syncPolicy.automated" && m.contains("\"selfheal\"")),
+            "{found:?}"
+        );
+        let appset = json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "ApplicationSet", "metadata": {"name": "a"},
+            "spec": {"generators": [], "template": {}, "syncPolicy": {"preserveResourceOnDeletion": true}}});
+        let found = argocd.validate(&appset);
+        assert!(
+            matches!(found.as_slice(), [(at, m)] if at == "spec.syncPolicy" && m.contains("preserveResourceOnDeletion")),
+            "{found:?}"
+        );
+        assert_eq!(
+            argocd.validate(&json!({"apiVersion": "v1", "kind": "ConfigMap", "bogus": 1})),
+            Vec::new()
+        );
+    }
+
+    #[test]
+    fn an_undeclared_or_unknown_version_is_a_problem_at_the_file() {
+        let dir = std::env::temp_dir().join(format!("xtask-argocd-version-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("config")).unwrap();
+        let missing = ArgoCd::load(&dir).err().unwrap();
+        assert_eq!(
+            (missing.path.as_str(), missing.rule),
+            (VERSION_FILE, RULE_VERSION)
+        );
+        std::fs::write(dir.join(VERSION_FILE), "version: \"2.4\"\n").unwrap();
+        let unknown = ArgoCd::load(&dir).err().unwrap();
+        assert!(
+            unknown
+                .message
+                .contains("no Argo CD schema for it; use one of \"3.5\""),
+            "{}",
+            unknown.message
+        );
+        std::fs::write(dir.join(VERSION_FILE), "version: \"3.5\"\nextra: 1\n").unwrap();
+        assert!(ArgoCd::load(&dir)
+            .err()
+            .unwrap()
+            .message
+            .contains("exactly one key"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
