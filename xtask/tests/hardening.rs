@@ -259,20 +259,7 @@ fn sigterm_stops_verify_like_ctrl_c_and_exits_143() {
         .unwrap();
     let pid = child.id();
     support::wait_for_helm_child(pid);
-    let sent = Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
-        .status()
-        .unwrap();
-    assert!(sent.success());
-    // A verify that ignores the signal is killed after a minute; the test then fails on it.
-    let watchdog = std::thread::spawn(move || {
-        std::thread::sleep(std::time::Duration::from_secs(60));
-        let _ = Command::new("kill")
-            .args(["-KILL", &pid.to_string()])
-            .status();
-    });
-    let out = child.wait_with_output().unwrap();
-    drop(watchdog);
+    let out = support::signal_and_wait(child, "-TERM");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(code(&out), 143, "{stderr}");
     assert!(stderr.contains("interrupted before"), "{stderr}");

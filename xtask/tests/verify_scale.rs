@@ -833,21 +833,7 @@ fn an_interrupt_during_the_renders_stops_verify_promptly() {
         .unwrap();
     let pid = child.id();
     wait_for_a_render(pid);
-    let killed = Command::new("kill")
-        .args(["-INT", &pid.to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    // A watchdog: a verify that hangs is killed after a minute, and the test then fails on
-    // the signal instead of hanging too.
-    let watchdog = std::thread::spawn(move || {
-        std::thread::sleep(std::time::Duration::from_secs(60));
-        let _ = Command::new("kill")
-            .args(["-KILL", &pid.to_string()])
-            .status();
-    });
-    let out = child.wait_with_output().unwrap();
-    drop(watchdog);
+    let out = support::signal_and_wait(child, "-INT");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(code(&out), 130, "{stderr}");
     assert!(stderr.contains("interrupted before"), "{stderr}");

@@ -253,3 +253,24 @@ pub fn git(dir: &Path, args: &[&str]) -> String {
     );
     String::from_utf8_lossy(&output.stdout).trim().to_owned()
 }
+
+/// Sends `signal` (`"-INT"`, `"-TERM"`) to the running `child` and waits for its output. A child
+/// that ignores the signal is killed after a minute, so the test fails on its exit code instead
+/// of hanging too.
+pub fn signal_and_wait(child: std::process::Child, signal: &str) -> std::process::Output {
+    let pid = child.id();
+    let sent = Command::new("kill")
+        .args([signal, &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success(), "kill {signal} {pid}");
+    let watchdog = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_secs(60));
+        let _ = Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .status();
+    });
+    let out = child.wait_with_output().unwrap();
+    drop(watchdog);
+    out
+}
