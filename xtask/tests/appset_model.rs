@@ -513,3 +513,105 @@ fn the_go_template_functions_are_argo_cd_s_with_helm_3_and_helm_4() {
         }
     }
 }
+
+fn problems_of<'a>(report: &'a Json, rule: &str) -> Vec<&'a str> {
+    report["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["rule"] == rule)
+        .map(|p| p["message"].as_str().unwrap())
+        .collect()
+}
+
+const SELF_HEAL: &str = "          selfHeal: true\n";
+
+#[test]
+fn a_quoted_boolean_in_the_template_patch_stops_the_whole_application_set() {
+    // controllers/template/patch.go applyTemplatePatch: json.Unmarshal of the patch fails, and
+    // GenerateApplications' error stops the reconcile (applicationset_controller.go).
+    let mut repo =
+        Repo::with_appset(|text| text.replace(SELF_HEAL, "          selfHeal: \"true\"\n"));
+    for helm in ["helm3", "helm4"] {
+        repo.helm = tool(helm);
+        let apps = json(&repo.run(&["apps", "--json"]));
+        assert_eq!(apps["applications"], Json::Array(Vec::new()), "{helm}");
+        let found = problems_of(&apps, "appset-template");
+        assert!(!found.is_empty(), "{helm}: {apps:#}");
+        for message in found {
+            assert!(
+                message.contains("invalid templatePatch: json: cannot unmarshal string into Go struct field spec.syncPolicy.automated.selfHeal of type bool"),
+                "{helm}: {message}"
+            );
+            assert!(
+                message.contains("Argo CD generates no Application of this ApplicationSet"),
+                "{message}"
+            );
+        }
+    }
+    let out = repo.run(&["verify", "--format", "json"]);
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    assert!(!problems_of(&json(&out), "appset-template").is_empty());
+}
+
+#[test]
+fn an_unknown_field_in_the_template_patch_is_dropped_and_reported() {
+    // encoding/json ignores unknown fields: the patched Application has no selfheal.
+    let repo = Repo::with_appset(|text| {
+        text.replace(SELF_HEAL, &format!("{SELF_HEAL}          selfheal: true\n"))
+    });
+    let apps = json(&repo.run(&["apps", "--json"]));
+    let app = application(&apps, "dev-domain-catalog-v0");
+    assert_eq!(
+        app["manifest"]["spec"]["syncPolicy"]["automated"],
+        serde_json::json!({"prune": true, "selfHeal": true})
+    );
+    let found = problems_of(&apps, "appset-template");
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert!(
+        found[0].contains("writes spec.syncPolicy.automated.selfheal, a field Argo CD 3.5's Application does not have: Argo CD drops it"),
+        "{}",
+        found[0]
+    );
+}
+
+#[test]
+fn a_patched_project_is_reset_to_the_template_s_and_reported() {
+    // controllers/template/patch.go: finalApp.Spec.Project = app.Spec.Project.
+    let repo = Repo::with_appset(|text| {
+        text.replace(
+            "  templatePatch: |\n    spec:\n",
+            "  templatePatch: |\n    spec:\n      project: default\n",
+        )
+    });
+    let apps = json(&repo.run(&["apps", "--json"]));
+    let app = application(&apps, "dev-domain-catalog-v0");
+    assert_eq!(app["manifest"]["spec"]["project"], "ameide");
+    let found = problems_of(&apps, "appset-template");
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert!(
+        found[0].contains("sets spec.project, which Argo CD resets to the template's project"),
+        "{}",
+        found[0]
+    );
+}
+
+#[test]
+fn template_keys_are_rendered_and_the_namespace_is_the_application_set_s() {
+    // utils_test.go TestRenderTemplateKeys; controllers/template/template.go GenerateApplications
+    // sets every Application's namespace to the ApplicationSet's.
+    let repo = Repo::with_appset(|text| {
+        text.replace(
+            "      labels:\n",
+            "      namespace: elsewhere\n      annotations:\n        \"team-{{ .domain }}\": \"{{ .name }}\"\n      labels:\n",
+        )
+    });
+    let apps = json(&repo.run(&["apps", "--json"]));
+    let app = application(&apps, "dev-domain-catalog-v0");
+    let metadata = &app["manifest"]["metadata"];
+    assert_eq!(
+        metadata["annotations"]["team-apps"], "domain-catalog-v0",
+        "{metadata:#}"
+    );
+    assert_eq!(metadata["namespace"], "argocd", "{metadata:#}");
+}

@@ -16,6 +16,7 @@ use super::template::{collect_leaves, show_path, Leaf, Step};
 use super::{CHUNK, RULE_APPSET, RULE_TEMPLATE};
 use crate::verify::cache::Cache;
 use crate::verify::problem::{line_of_key, Problem};
+use crate::verify::rules::argocd::ArgoCd;
 
 /// One ApplicationSet document and what it says about templating.
 pub(crate) struct AppSet<'a> {
@@ -142,6 +143,7 @@ impl<'a> AppSet<'a> {
             leaves: &leaves,
             prepared: &prepared,
             has_patch: patch.is_some(),
+            decoder: patch.and_then(|_| ArgoCd::load(root).ok()),
             sets: Vec::with_capacity(CHUNK),
             unparsable: false,
         };
@@ -192,6 +194,8 @@ struct Chunks<'c> {
     leaves: &'c [Leaf],
     prepared: &'c [String],
     has_patch: bool,
+    /// The Argo CD schema the patched Applications are decoded with.
+    decoder: Option<ArgoCd>,
     sets: Vec<ParamSet>,
     /// A template does not parse: nothing more is rendered (the problem is reported once).
     unparsable: bool,
@@ -279,7 +283,14 @@ impl Chunks<'_> {
                     continue;
                 }
             };
-            match this.application(set, self.template, self.leaves, &strings, self.has_patch) {
+            match this.application(
+                set,
+                self.template,
+                self.leaves,
+                &strings,
+                self.has_patch,
+                self.decoder.as_ref(),
+            ) {
                 Ok((app, sources)) => {
                     problems.extend(sources);
                     apps.push(app);
