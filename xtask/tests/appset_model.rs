@@ -615,3 +615,38 @@ fn template_keys_are_rendered_and_the_namespace_is_the_application_set_s() {
     );
     assert_eq!(metadata["namespace"], "argocd", "{metadata:#}");
 }
+
+#[test]
+fn fields_that_keep_existing_applications_as_they_are_are_refused_by_name() {
+    // applicationset_types.go: syncPolicy.applicationsSync (utils.DefaultPolicy) and
+    // ignoreApplicationDifferences (applicationset_controller.go BuildIgnoreDiffConfig).
+    let repo = Repo::with_appset(|text| {
+        text.replace(
+            "    preserveResourcesOnDeletion: true\n",
+            "    preserveResourcesOnDeletion: true\n    applicationsSync: create-only\n  ignoreApplicationDifferences:\n    - jsonPointers: [/spec/syncPolicy]\n  preservedFields:\n    annotations: [notes]\n",
+        )
+    });
+    let apps = json(&repo.run(&["apps", "--json"]));
+    let found = problems_of(&apps, "appset");
+    assert_eq!(found.len(), 2, "{found:#?}");
+    assert!(
+        found[0].contains("spec.syncPolicy.applicationsSync is not emulated offline")
+            && found[0].contains("(or set it to sync)"),
+        "{}",
+        found[0]
+    );
+    assert!(
+        found[1].contains("spec.ignoreApplicationDifferences is not emulated offline"),
+        "{}",
+        found[1]
+    );
+    // The default policy, written out, is what the model does.
+    let repo = Repo::with_appset(|text| {
+        text.replace(
+            "    preserveResourcesOnDeletion: true\n",
+            "    preserveResourcesOnDeletion: true\n    applicationsSync: sync\n",
+        )
+    });
+    let apps = json(&repo.run(&["apps", "--json"]));
+    assert_eq!(problems_of(&apps, "appset"), Vec::<&str>::new());
+}

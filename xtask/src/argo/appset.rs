@@ -80,6 +80,7 @@ impl<'a> AppSet<'a> {
             ));
             return Ok(problems);
         }
+        problems.extend(self.refused_fields());
         let missing_key = match &self.missing_key {
             Ok(mode) => *mode,
             Err(panic) => {
