@@ -410,6 +410,20 @@ const CASES: &[Case] = &[
         want: Err(("appset", "unrecognized option: missingkey = error")),
     },
     Case {
+        name: "a template defines and calls its own named templates",
+        source: "applicationset/utils/utils.go Replace (each template parsed on its own)",
+        options: ERROR,
+        template: "{{- define \"greet\" }}hi {{ .data }}{{ end -}} [{{ template \"greet\" . }}]",
+        want: Ok("[hi a data string]"),
+    },
+    Case {
+        name: "a template calling a name no template of its own defines fails",
+        source: "applicationset/utils/utils.go Replace (each template parsed on its own)",
+        options: ERROR,
+        template: "{{ template \"greet\" . }}",
+        want: Err(("appset-template", "template \"greet\" not defined")),
+    },
+    Case {
         name: "env is not defined",
         source: "applicationset/utils/utils.go init",
         options: ERROR,
@@ -649,4 +663,28 @@ fn fields_that_keep_existing_applications_as_they_are_are_refused_by_name() {
     });
     let apps = json(&repo.run(&["apps", "--json"]));
     assert_eq!(problems_of(&apps, "appset"), Vec::<&str>::new());
+}
+
+#[test]
+fn a_define_in_the_template_patch_is_evaluated_as_argo_cd_does() {
+    // controllers/template/template.go renderTemplatePatch: the patch is one Go template, and
+    // its own define blocks are templates it can call.
+    let mut repo = Repo::with_appset(|text| {
+        text.replace("  templatePatch: |\n    spec:\n", "  templatePatch: |\n    {{- define \"release\" }}{{ .name }}-release{{ end }}\n    spec:\n")
+            .replace("releaseName: {{ .name | quote }}", "releaseName: {{ template \"release\" . }}")
+    });
+    for helm in ["helm3", "helm4"] {
+        repo.helm = tool(helm);
+        let apps = json(&repo.run(&["apps", "--json"]));
+        assert_eq!(
+            problems_of(&apps, "appset-template"),
+            Vec::<&str>::new(),
+            "{helm}"
+        );
+        let app = application(&apps, "dev-domain-catalog-v0");
+        assert_eq!(
+            app["component"], "domain-catalog-v0-release",
+            "{helm}: {app:#}"
+        );
+    }
 }

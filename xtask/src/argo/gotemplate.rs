@@ -542,10 +542,7 @@ fn render_batch(
     write("templates/_appset.tpl", HELPERS)?;
     for (i, text) in templates.iter().enumerate() {
         // No trim markers: the template's own leading and trailing whitespace is output.
-        write(
-            &format!("templates/_t{i}.tpl"),
-            &format!("{{{{ define \"appset.t{i}\" }}}}{text}{{{{ end }}}}\n"),
-        )?;
+        write(&format!("templates/_t{i}.tpl"), &template_file(text, i))?;
     }
 
     let mut results: Vec<Option<Result<Vec<String>, Failure>>> = vec![None; sets.len()];
@@ -604,6 +601,104 @@ fn render_batch(
             .map(|r| r.expect("every set rendered or failed"))
             .collect(),
     ))
+}
+
+/// The chart file of template `i`: the named template `appset.t<i>` holding the text, and after it
+/// the text's own top-level `define`s. Argo CD parses each template on its own, so the names a
+/// template defines, and the names its `template` and `block` actions call, are scoped to it
+/// (`appset.t<i>/<name>`); a `define` inside a named template would not parse.
+fn template_file(text: &str, i: usize) -> String {
+    let scope = format!("appset.t{i}/");
+    let mut main = String::with_capacity(text.len());
+    let mut defines = String::new();
+    // The byte where the top-level define being read starts, with its left trim marker.
+    let mut define: Option<(usize, bool)> = None;
+    let mut depth = 0usize;
+    let mut copied = 0;
+    let mut at = 0;
+    while let Some(open) = text[at..].find("{{").map(|o| at + o) {
+        let end = action_end(text, open);
+        let action = &text[open..end];
+        let inner = action[2..action.len().saturating_sub(2)].trim_start_matches('-');
+        let word = inner.trim_start();
+        let keyword = word
+            .split(|c: char| !c.is_ascii_alphabetic())
+            .next()
+            .unwrap_or_default();
+        match keyword {
+            _ if word.starts_with("/*") => {}
+            "define" if depth == 0 => {
+                main.push_str(&scoped(&text[copied..open], &scope));
+                define = Some((open, action.starts_with("{{- ")));
+                depth = 1;
+            }
+            "if" | "range" | "with" | "block" | "define" => depth += 1,
+            "end" if depth > 0 => {
+                depth -= 1;
+                if let (0, Some((start, left))) = (depth, define) {
+                    defines.push_str(&scoped(&text[start..end], &scope));
+                    defines.push('\n');
+                    // The define's trim markers still trim the text around it.
+                    let right = action.ends_with(" -}}");
+                    main.push_str(if left { "{{- /* */" } else { "{{/* */" });
+                    main.push_str(if right { " -}}" } else { "}}" });
+                    copied = end;
+                    define = None;
+                }
+            }
+            _ => {}
+        }
+        at = end;
+    }
+    let rest = match define {
+        // An unclosed define: left in place for the parser to report.
+        Some((start, _)) => &text[start..],
+        None => &text[copied..],
+    };
+    main.push_str(&scoped(rest, &scope));
+    // No trim markers: the template's own leading and trailing whitespace is output.
+    format!("{{{{ define \"appset.t{i}\" }}}}{main}{{{{ end }}}}\n{defines}")
+}
+
+/// Where the action starting at `open` ends (after its `}}`), string literals skipped.
+fn action_end(text: &str, open: usize) -> usize {
+    let bytes = text.as_bytes();
+    let mut i = open + 2;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' | b'\'' => i = quoted_end(bytes, i, bytes[i]),
+            b'`' => i = text[i + 1..].find('`').map_or(bytes.len(), |j| i + j + 2),
+            b'}' if text[i..].starts_with("}}") => return i + 2,
+            _ => i += 1,
+        }
+    }
+    bytes.len()
+}
+
+/// `text` with the names of its `define`, `template` and `block` actions put in `scope`.
+fn scoped(text: &str, scope: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    while let Some(open) = text[at..].find("{{").map(|o| at + o) {
+        let end = action_end(text, open);
+        let action = &text[open..end];
+        let inner = action[2..].trim_start_matches('-').trim_start();
+        let keyword = ["define", "template", "block"]
+            .into_iter()
+            .find(|k| inner.starts_with(k) && inner[k.len()..].starts_with(char::is_whitespace));
+        out.push_str(&text[at..open]);
+        match keyword.and_then(|_| action.find('"')) {
+            Some(quote) => {
+                out.push_str(&action[..=quote]);
+                out.push_str(scope);
+                out.push_str(&action[quote + 1..]);
+            }
+            None => out.push_str(action),
+        }
+        at = end;
+    }
+    out.push_str(&text[at..]);
+    out
 }
 
 /// The template that ranges over the sets, unrolled so that the line of an error tells the set and
@@ -697,7 +792,26 @@ fn clean_message(stderr: &str) -> String {
     } else {
         text
     };
-    message.trim().to_owned()
+    unscoped(message.trim())
+}
+
+/// A message with the scope [`template_file`] gives the names a template defines taken out.
+fn unscoped(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(at) = rest.find("\"appset.t") {
+        let after = &rest[at + "\"appset.t".len()..];
+        let digits = after.bytes().take_while(u8::is_ascii_digit).count();
+        out.push_str(&rest[..=at]);
+        if digits > 0 && after[digits..].starts_with('/') {
+            rest = &after[digits + 1..];
+        } else {
+            out.push_str("appset.t");
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 #[cfg(test)]
@@ -840,6 +954,23 @@ mod tests {
             MissingKey::Zero,
         );
         assert_eq!(prepared.undefined, ["include", "getHostByName"]);
+    }
+
+    #[test]
+    fn a_template_s_own_defines_are_scoped_to_it_and_moved_out_of_its_named_template() {
+        let text = "a {{- define \"x\" }}X{{ if .a }}{{ template \"y\" . }}{{ end }}{{ end -}} b{{ template \"x\" . }}{{/* {{ define */}}";
+        assert_eq!(
+            template_file(text, 3),
+            "{{ define \"appset.t3\" }}a {{- /* */ -}} b{{ template \"appset.t3/x\" . }}{{/* {{ define */}}{{ end }}\n{{- define \"appset.t3/x\" }}X{{ if .a }}{{ template \"appset.t3/y\" . }}{{ end }}{{ end -}}\n"
+        );
+        assert_eq!(
+            template_file("{{ .a }}", 0),
+            "{{ define \"appset.t0\" }}{{ .a }}{{ end }}\n"
+        );
+        assert_eq!(
+            unscoped("template: no template \"appset.t3/y\" associated with \"appset.t3\""),
+            "template: no template \"y\" associated with \"appset.t3\""
+        );
     }
 
     #[test]
