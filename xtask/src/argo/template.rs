@@ -102,6 +102,7 @@ impl AppSet<'_> {
                             "sets spec.project, which Argo CD resets to the template's project after patching (applyTemplatePatch, to keep a patch from moving an Application into another project), so it does nothing; set spec.project in template",
                         ));
                     }
+                    merge_finalizers(&app, &mut patch);
                     apply_patch(&mut app, &patch);
                     if let Some(project) = project {
                         set_path(&mut app, &["spec", "project"], project);
@@ -178,6 +179,26 @@ impl AppSet<'_> {
             format!("the templatePatch of ApplicationSet {} {what}", self.name),
         )
     }
+}
+
+/// `metadata.finalizers` is a list Kubernetes' strategic merge patch merges (`patchStrategy:
+/// "merge"` on `ObjectMeta`): the patch's finalizers are added to the template's, not put in their
+/// place. Finalizers are a set, so the order of the union (the template's, then the new ones) is
+/// of no effect.
+fn merge_finalizers(app: &Value, patch: &mut Value) {
+    let (Some(existing), Some(added)) = (
+        app["metadata"]["finalizers"].as_sequence(),
+        patch["metadata"]["finalizers"].as_sequence(),
+    ) else {
+        return;
+    };
+    let mut union = existing.clone();
+    for finalizer in added {
+        if !union.contains(finalizer) {
+            union.push(finalizer.clone());
+        }
+    }
+    set_path(patch, &["metadata", "finalizers"], Value::Sequence(union));
 }
 
 /// Removes the field at a dotted path (`spec.sources[0].hlem`) from `value`.
@@ -370,6 +391,30 @@ mod tests {
                 "metadata: {name: a, labels: {x: '1', z: '3'}}\nspec: {sources: [{path: q}, {ref: values}], project: p, syncPolicy: {automated: {prune: true}}}"
             )
         );
+    }
+
+    #[test]
+    fn patched_finalizers_are_added_to_the_template_s() {
+        // k8s.io/apimachinery strategicpatch mergeSlice on ObjectMeta.Finalizers (merge strategy).
+        let app = yaml(&format!(
+            "metadata: {{finalizers: [{RESOURCES_FINALIZER}]}}"
+        ));
+        let mut patch = yaml(&format!(
+            "metadata: {{finalizers: [x, {RESOURCES_FINALIZER}]}}"
+        ));
+        merge_finalizers(&app, &mut patch);
+        let mut merged = app.clone();
+        apply_patch(&mut merged, &patch);
+        assert_eq!(
+            merged,
+            yaml(&format!(
+                "metadata: {{finalizers: [{RESOURCES_FINALIZER}, x]}}"
+            ))
+        );
+        // Without finalizers in the template, the patch's are the list.
+        let mut patch = yaml("metadata: {finalizers: [x]}");
+        merge_finalizers(&yaml("metadata: {name: a}"), &mut patch);
+        assert_eq!(patch, yaml("metadata: {finalizers: [x]}"));
     }
 
     #[test]
