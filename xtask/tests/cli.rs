@@ -10,29 +10,18 @@ use std::process::{Command, Output, Stdio};
 
 use pretty_assertions::assert_eq;
 use serde_json::Value;
-use support::world::World;
-use support::{code, copy_content, stderr, stdout, tool, TempDir};
+use support::world::{Copy, World};
+use support::{code, stderr, stdout, TempDir};
 
+/// The shared [`support::world::xtask`], with the render cache inside `dir`.
 fn xtask(dir: &Path, args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_xtask"));
-    command
-        .args(args)
-        .current_dir(dir)
-        .env("AMEIDE_HELM", tool("helm3"))
-        .env_remove("AMEIDE_HELM_VERSION")
-        .env_remove("GITHUB_STEP_SUMMARY")
-        .env("AMEIDE_CACHE_DIR", dir.join(".cache-test"));
+    let mut command = support::world::xtask(dir, args);
+    command.env("AMEIDE_CACHE_DIR", dir.join(".cache-test"));
     command
 }
 
 fn run(dir: &Path, args: &[&str]) -> Output {
     xtask(dir, args).output().expect("running xtask")
-}
-
-fn repository() -> TempDir {
-    let dir = TempDir::new("cli-e2e");
-    copy_content(dir.path());
-    dir
 }
 
 /// Stdout as exactly one JSON object: nothing before or after it.
@@ -55,7 +44,7 @@ fn keys(object: &serde_json::Map<String, Value>) -> Vec<&str> {
 
 #[test]
 fn a_reader_that_stops_early_ends_every_printing_command_quietly() {
-    let repo = repository();
+    let repo = Copy::new();
     let commands: &[&[&str]] = &[
         &["--help"],
         &["verify", "--help"],
@@ -207,7 +196,7 @@ fn json_outside_the_repository_is_one_object_in_each_subcommands_shape() {
 
 #[test]
 fn a_bad_flag_with_json_answers_in_that_subcommands_shape() {
-    let repo = repository();
+    let repo = Copy::new();
     for (mut args, shape, _) in json_subcommands() {
         args.insert(1, "--no-such-flag");
         let out = run(repo.path(), &args);
@@ -240,7 +229,7 @@ fn a_bad_flag_with_json_answers_in_that_subcommands_shape() {
 
 #[test]
 fn json_is_spelled_json_everywhere_and_format_json_stays_an_alias() {
-    let repo = repository();
+    let repo = Copy::new();
     let spelled = one_object(&run(repo.path(), &["verify", "--json"]));
     let alias = one_object(&run(repo.path(), &["verify", "--format", "json"]));
     assert_eq!(spelled, alias);
@@ -270,7 +259,7 @@ fn json_is_spelled_json_everywhere_and_format_json_stays_an_alias() {
 
 #[test]
 fn help_names_the_command_as_it_is_typed() {
-    let repo = repository();
+    let repo = Copy::new();
     let top = stdout(&run(repo.path(), &["--help"]));
     assert!(top.contains("Usage: cargo xtask <COMMAND>"), "{top}");
     let verify = stdout(&run(repo.path(), &["verify", "--help"]));
@@ -279,7 +268,7 @@ fn help_names_the_command_as_it_is_typed() {
 
 #[test]
 fn in_a_github_actions_job_a_refused_input_is_an_error_annotation() {
-    let repo = repository();
+    let repo = Copy::new();
     let out = xtask(
         repo.path(),
         &[
@@ -321,7 +310,7 @@ fn in_a_github_actions_job_a_refused_input_is_an_error_annotation() {
 
 #[test]
 fn verify_in_actions_caps_its_annotations_and_writes_everything_to_the_job_summary() {
-    let repo = repository();
+    let repo = Copy::new();
     for i in 1..=12 {
         let path = repo
             .path()
