@@ -209,6 +209,30 @@ impl GitHubServer {
         self.shared.state().exchanges.clone()
     }
 
+    /// Checks every answer so far against GitHub's OpenAPI description (`super::openapi`); a
+    /// connection closed instead of answered (`drop_next`) is no answer. Panics with every
+    /// difference, naming the request.
+    pub fn assert_answers_conform(&self) {
+        let description = super::openapi::Description::get();
+        let exchanges = self.exchanges();
+        let problems: Vec<String> = exchanges
+            .iter()
+            .filter(|e| e.status != DROP)
+            .flat_map(|e| {
+                let r = &e.request;
+                description.check(&r.method, &r.path, e.status, e.body.as_ref())
+            })
+            .collect();
+        assert!(
+            problems.is_empty(),
+            "{} of {} answers of the GitHub test server differ from GitHub's description \
+             (docs/conventions.md#the-loopback-github-server):\n{}",
+            problems.len(),
+            exchanges.len(),
+            problems.join("\n")
+        );
+    }
+
     pub fn pulls(&self) -> Vec<Pull> {
         self.shared.state().pulls.clone()
     }

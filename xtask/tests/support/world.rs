@@ -235,6 +235,16 @@ impl World {
     }
 }
 
+impl Drop for World {
+    /// Whatever the test made the xtask ask, GitHub could have answered so: every answer of the
+    /// server is checked against GitHub's description (unless the test failed already).
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            self.server.assert_answers_conform();
+        }
+    }
+}
+
 /// Git that ignores the machine's own configuration.
 pub fn isolated_git_env() -> Vec<(&'static str, &'static str)> {
     vec![
