@@ -406,7 +406,7 @@ fn ensure_in(dir: &Path, pin: &Pin, fetch: &Fetch) -> Result<Provisioned> {
     let home = dir.join(format!("{}-{}", pin.command, pin.version));
     let binary = home.join(pin.file_name());
     let what = format!("{} {}", pin.command, pin.version);
-    match sha256_of_file(&binary) {
+    match sha256_of_binary(&binary) {
         Ok(actual) if actual == pin.sha256 => {
             return Ok(Provisioned {
                 path: binary,
@@ -441,7 +441,9 @@ fn ensure_in(dir: &Path, pin: &Pin, fetch: &Fetch) -> Result<Provisioned> {
     }
     if lock.is_some() {
         remove_scratch_of_dead_runs(&home);
-        // A binary that failed its check must not outlive a failed provisioning either.
+        // A binary that failed its check must not outlive a failed provisioning either, nor
+        // the stamp of its hash.
+        let _ = fs::remove_file(binary.with_extension("sha256"));
         match fs::remove_file(&binary) {
             Err(err) if err.kind() != io::ErrorKind::NotFound => {
                 return Err(err).with_context(|| format!("removing {}", binary.display()))
@@ -645,6 +647,42 @@ impl<W: Write> Write for HashingWriter<W> {
     fn flush(&mut self) -> io::Result<()> {
         self.inner.flush()
     }
+}
+
+/// The sha256 of the provisioned binary at `path`: read from the stamp beside it
+/// (`<binary>.sha256`) while the binary is the file the stamp describes (same length,
+/// modification time and inode), else hashed and the stamp written. Hashing helm (58 MB) cost
+/// every command about 50 ms of its run. The stamp guards exactly what the hash did, a damaged,
+/// half-written or replaced download (each has another length, time or inode); anyone able to
+/// rewrite the binary with its metadata could rewrite the stamp as well, as they could the pin.
+fn sha256_of_binary(path: &Path) -> io::Result<String> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = fs::metadata(path)?;
+    let identity = format!(
+        "{} {}.{:09} {}",
+        meta.len(),
+        meta.mtime(),
+        meta.mtime_nsec(),
+        meta.ino()
+    );
+    let stamp = path.with_extension("sha256");
+    if let Some(sha) = fs::read_to_string(&stamp)
+        .ok()
+        .and_then(|text| {
+            text.strip_suffix(&format!(" {identity}\n"))
+                .map(str::to_owned)
+        })
+        .filter(|sha| sha.len() == 64 && sha.bytes().all(|b| b.is_ascii_hexdigit()))
+    {
+        return Ok(sha);
+    }
+    let sha = sha256_of_file(path)?;
+    // Only an economy: a stamp that cannot be written costs the next run its hash, no more.
+    let partial = Scratch::new(stamp.with_file_name(unique_name("stamp")));
+    if fs::write(partial.path(), format!("{sha} {identity}\n")).is_ok() {
+        let _ = fs::rename(partial.path(), &stamp);
+    }
+    Ok(sha)
 }
 
 fn sha256_of_file(path: &Path) -> io::Result<String> {
@@ -959,7 +997,40 @@ mod tests {
         let second = ensure_in(dir.path(), &pin, &fetch).unwrap();
         assert!(second.fetched_in.is_none());
         assert_eq!(fetches.get(), 1);
-        assert_eq!(leftovers(&dir), ["fake-1.0.0/.lock", "fake-1.0.0/fake"]);
+        assert_eq!(
+            leftovers(&dir),
+            [
+                "fake-1.0.0/.lock",
+                "fake-1.0.0/fake",
+                "fake-1.0.0/fake.sha256"
+            ]
+        );
+    }
+
+    #[test]
+    fn the_stamp_spares_the_hash_until_the_binary_changes() {
+        let dir = TempDir::new();
+        let binary = dir.path().join("tool");
+        fs::write(&binary, b"one").unwrap();
+        let real = sha256_of_file(&binary).unwrap();
+        assert_eq!(sha256_of_binary(&binary).unwrap(), real);
+        let stamp = dir.path().join("tool.sha256");
+        let text = fs::read_to_string(&stamp).unwrap();
+        assert!(text.starts_with(&format!("{real} 3 ")), "{text}");
+
+        // The stamp, not the file, answers while it describes the file.
+        let forged = text.replacen(&real, &"0".repeat(64), 1);
+        fs::write(&stamp, &forged).unwrap();
+        assert_eq!(sha256_of_binary(&binary).unwrap(), "0".repeat(64));
+
+        // A new file (another length, time or inode) is hashed again and stamped anew.
+        fs::write(&binary, b"two!").unwrap();
+        let new = sha256_of_file(&binary).unwrap();
+        assert_ne!(new, real);
+        assert_eq!(sha256_of_binary(&binary).unwrap(), new);
+        assert!(fs::read_to_string(&stamp)
+            .unwrap()
+            .starts_with(&format!("{new} 4 ")));
     }
 
     #[test]

@@ -198,7 +198,12 @@ pub fn wait_for_helm_child(pid: u32) {
                 .nth(1)
                 .and_then(|p| p.parse().ok())
                 .unwrap_or(0);
-            if ppid == pid && comm.starts_with("helm") {
+            // A render (`helm template`), not `helm version`: the signal must find work to stop.
+            let renders = || {
+                std::fs::read(entry.path().join("cmdline"))
+                    .is_ok_and(|c| c.split(|b| *b == 0).any(|arg| arg == b"template"))
+            };
+            if ppid == pid && comm.starts_with("helm") && renders() {
                 return;
             }
         }
