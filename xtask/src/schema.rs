@@ -71,6 +71,8 @@ pub struct Validator {
     pointer: String,
     formats: Arc<HashMap<String, Format>>,
     patterns: Arc<HashMap<String, regex_lite::Regex>>,
+    /// Each `$ref`'s text to the JSON pointer it names.
+    references: Arc<HashMap<String, String>>,
 }
 
 /// One way an instance differs from its schema.
@@ -142,6 +144,7 @@ impl Options {
     /// that lead nowhere and patterns that do not compile.
     pub fn compile(self, document: Arc<Value>, pointer: &str) -> Result<Validator, String> {
         let mut patterns = HashMap::new();
+        let mut references = HashMap::new();
         let mut seen = HashSet::new();
         let mut todo = vec![pointer.to_owned()];
         while let Some(at) = todo.pop() {
@@ -151,13 +154,14 @@ impl Options {
             let schema = document
                 .pointer(&at)
                 .ok_or_else(|| format!("the reference #{at} leads nowhere in the schema"))?;
-            reachable(schema, &at, &mut todo, &mut patterns)?;
+            reachable(schema, &at, &mut todo, &mut patterns, &mut references)?;
         }
         Ok(Validator {
             document,
             pointer: pointer.to_owned(),
             formats: Arc::new(self.formats),
             patterns: Arc::new(patterns),
+            references: Arc::new(references),
         })
     }
 }
@@ -168,6 +172,7 @@ fn reachable(
     at: &str,
     todo: &mut Vec<String>,
     patterns: &mut HashMap<String, regex_lite::Regex>,
+    references: &mut HashMap<String, String>,
 ) -> Result<(), String> {
     let map = match schema {
         Value::Bool(_) => return Ok(()),
@@ -181,7 +186,14 @@ fn reachable(
     for (key, value) in map {
         let child = |name: &str| format!("{at}/{}", escape(name));
         match key.as_str() {
-            "$ref" => todo.push(reference(value, at)?),
+            "$ref" => {
+                let pointer = reference(value, at)?;
+                references.insert(
+                    value.as_str().unwrap_or_default().to_owned(),
+                    pointer.clone(),
+                );
+                todo.push(pointer);
+            }
             "properties" | "$defs" | "definitions" => {
                 for name in value.as_object().into_iter().flatten().map(|(k, _)| k) {
                     todo.push(format!("{}/{}", child(key), escape(name)));
@@ -251,12 +263,17 @@ impl Validator {
     }
 
     fn resolve(&self, value: &Value) -> &Value {
-        let pointer = reference(value, "").expect("compiled: the reference is local");
+        let pointer = value
+            .as_str()
+            .and_then(|r| self.references.get(r))
+            .expect("compiled: every reference");
         self.document
-            .pointer(&pointer)
+            .pointer(pointer)
             .expect("compiled: the reference resolves")
     }
 
+    /// One pass over the schema's keywords: the hot loop of every check, so it looks nothing up
+    /// by name but `type`, and allocates only for an error.
     fn check(&self, schema: &Value, instance: &Value, path: &mut String, out: &mut Vec<Error>) {
         let map = match schema {
             Value::Bool(true) => return,
@@ -267,20 +284,24 @@ impl Validator {
             Value::Object(map) => map,
             _ => return,
         };
-        if let Some(target) = map.get("$ref") {
-            self.check(self.resolve(target), instance, path, out);
-        }
         if let Some(types) = map.get("type") {
-            let expected: Vec<String> = match types {
-                Value::String(t) => vec![t.clone()],
+            let matches = match types {
+                Value::String(t) => is_type(instance, t),
                 Value::Array(ts) => ts
                     .iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_owned)
-                    .collect(),
-                _ => Vec::new(),
+                    .any(|t| t.as_str().is_some_and(|t| is_type(instance, t))),
+                _ => true,
             };
-            if !expected.iter().any(|t| is_type(instance, t)) {
+            if !matches {
+                let expected = match types {
+                    Value::String(t) => vec![t.clone()],
+                    Value::Array(ts) => ts
+                        .iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_owned)
+                        .collect(),
+                    _ => Vec::new(),
+                };
                 out.push(self.error(
                     path,
                     Kind::Type {
@@ -292,279 +313,287 @@ impl Validator {
                 return;
             }
         }
-        if let Some(Value::Array(allowed)) = map.get("enum") {
-            if !allowed.iter().any(|a| equal(a, instance)) {
-                let listed = serde_json::to_string(allowed).unwrap_or_default();
-                out.push(self.error(
-                    path,
-                    Kind::Other(format!("{instance} is not one of {listed}")),
-                ));
-            }
-        }
-        if let Some(expected) = map.get("const") {
-            if !equal(expected, instance) {
-                out.push(self.error(path, Kind::Other(format!("{expected} was expected"))));
-            }
-        }
-        for (key, all) in [("allOf", true), ("anyOf", false), ("oneOf", false)] {
-            let Some(Value::Array(schemas)) = map.get(key) else {
-                continue;
-            };
-            let valid = schemas
-                .iter()
-                .filter(|s| {
-                    let mut scratch = Vec::new();
-                    self.check(s, instance, &mut path.clone(), &mut scratch);
-                    scratch.is_empty()
-                })
-                .count();
-            let message = match (key, all) {
-                (_, true) if valid < schemas.len() => {
-                    // allOf: the errors of each schema are the instance's errors.
-                    for s in schemas {
-                        self.check(s, instance, path, out);
+        let mut fields_done = false;
+        for (key, value) in map {
+            match (key.as_str(), instance) {
+                ("$ref", _) => self.check(self.resolve(value), instance, path, out),
+                ("enum", _) => {
+                    let allowed = value.as_array().map_or(&[][..], Vec::as_slice);
+                    if !allowed.iter().any(|a| equal(a, instance)) {
+                        let listed = serde_json::to_string(allowed).unwrap_or_default();
+                        out.push(self.error(
+                            path,
+                            Kind::Other(format!("{instance} is not one of {listed}")),
+                        ));
                     }
-                    None
                 }
-                ("oneOf", _) if valid > 1 => Some(format!(
-                    "{instance} is valid under more than one of the schemas listed in the 'oneOf' keyword"
-                )),
-                (_, false) if valid == 0 => Some(format!(
-                    "{instance} is not valid under any of the schemas listed in the '{key}' keyword"
-                )),
-                _ => None,
-            };
-            if let Some(message) = message {
-                out.push(self.error(path, Kind::Other(message)));
-            }
-        }
-        if let Some(not) = map.get("not") {
-            let mut scratch = Vec::new();
-            self.check(not, instance, &mut path.clone(), &mut scratch);
-            if scratch.is_empty() {
-                out.push(self.error(
+                ("const", _) if !equal(value, instance) => {
+                    out.push(self.error(path, Kind::Other(format!("{value} was expected"))));
+                }
+                ("allOf" | "anyOf" | "oneOf", _) => {
+                    self.check_combined(key, value, instance, path, out)
+                }
+                ("not", _) => {
+                    let mut scratch = Vec::new();
+                    self.check(value, instance, &mut path.clone(), &mut scratch);
+                    if scratch.is_empty() {
+                        out.push(self.error(
+                            path,
+                            Kind::Other(format!("{value} is not allowed for {instance}")),
+                        ));
+                    }
+                }
+                ("format", Value::String(_) | Value::Number(_)) => {
+                    let format = value.as_str().unwrap_or_default();
+                    if self
+                        .formats
+                        .get(format)
+                        .is_some_and(|check| !check(instance))
+                    {
+                        out.push(self.error(
+                            path,
+                            Kind::Format {
+                                instance: instance.clone(),
+                                format: format.to_owned(),
+                            },
+                        ));
+                    }
+                }
+                (_, Value::String(text)) => {
+                    self.check_string(key, value, text, instance, path, out)
+                }
+                (_, Value::Number(n)) => self.check_number(
+                    key,
+                    value,
+                    n.as_f64().unwrap_or(f64::NAN),
+                    instance,
                     path,
-                    Kind::Other(format!("{not} is not allowed for {instance}")),
-                ));
-            }
-        }
-        if let Some(format) = map.get("format").and_then(Value::as_str) {
-            if let Some(check) = self.formats.get(format) {
-                if (instance.is_string() || instance.is_number()) && !check(instance) {
-                    out.push(self.error(
-                        path,
-                        Kind::Format {
-                            instance: instance.clone(),
-                            format: format.to_owned(),
-                        },
-                    ));
+                    out,
+                ),
+                (_, Value::Array(items)) => {
+                    self.check_array(key, value, items, instance, path, out)
                 }
+                ("properties" | "additionalProperties", Value::Object(fields)) if !fields_done => {
+                    fields_done = true;
+                    self.check_fields(map, fields, path, out);
+                }
+                (_, Value::Object(fields)) => {
+                    self.check_object(key, value, fields, instance, path, out)
+                }
+                _ => {}
             }
         }
-        match instance {
-            Value::String(text) => self.check_string(map, text, instance, path, out),
-            Value::Number(n) => {
-                self.check_number(map, n.as_f64().unwrap_or(f64::NAN), instance, path, out)
+    }
+
+    fn check_combined(
+        &self,
+        key: &str,
+        value: &Value,
+        instance: &Value,
+        path: &mut String,
+        out: &mut Vec<Error>,
+    ) {
+        let schemas = value.as_array().map_or(&[][..], Vec::as_slice);
+        let valid = schemas
+            .iter()
+            .filter(|s| {
+                let mut scratch = Vec::new();
+                self.check(s, instance, &mut path.clone(), &mut scratch);
+                scratch.is_empty()
+            })
+            .count();
+        let message = match key {
+            "allOf" if valid < schemas.len() => {
+                // The errors of each schema are the instance's errors.
+                for s in schemas {
+                    self.check(s, instance, path, out);
+                }
+                None
             }
-            Value::Array(items) => self.check_array(map, items, instance, path, out),
-            Value::Object(fields) => self.check_object(map, fields, instance, path, out),
-            _ => {}
+            "oneOf" if valid > 1 => Some(format!(
+                "{instance} is valid under more than one of the schemas listed in the 'oneOf' keyword"
+            )),
+            "anyOf" | "oneOf" if valid == 0 => Some(format!(
+                "{instance} is not valid under any of the schemas listed in the '{key}' keyword"
+            )),
+            _ => None,
+        };
+        if let Some(message) = message {
+            out.push(self.error(path, Kind::Other(message)));
         }
     }
 
     fn check_string(
         &self,
-        map: &serde_json::Map<String, Value>,
+        key: &str,
+        value: &Value,
         text: &str,
         instance: &Value,
         path: &str,
         out: &mut Vec<Error>,
     ) {
-        let length = text.chars().count() as u64;
-        if let Some(min) = map.get("minLength").and_then(Value::as_u64) {
-            if length < min {
-                out.push(self.error(
-                    path,
-                    Kind::Other(format!(
-                        "{instance} is shorter than {min} character{}",
-                        plural(min)
-                    )),
-                ));
+        let length = || text.chars().count() as u64;
+        let message = match (key, value.as_u64()) {
+            ("minLength", Some(min)) if length() < min => {
+                format!("{instance} is shorter than {min} character{}", plural(min))
             }
-        }
-        if let Some(max) = map.get("maxLength").and_then(Value::as_u64) {
-            if length > max {
-                out.push(self.error(
-                    path,
-                    Kind::Other(format!(
-                        "{instance} is longer than {max} character{}",
-                        plural(max)
-                    )),
-                ));
+            ("maxLength", Some(max)) if length() > max => {
+                format!("{instance} is longer than {max} character{}", plural(max))
             }
-        }
-        if let Some(pattern) = map.get("pattern").and_then(Value::as_str) {
-            let regex = self.patterns.get(pattern).expect("compiled: every pattern");
-            if !regex.is_match(text) {
-                out.push(self.error(
-                    path,
-                    Kind::Other(format!("{instance} does not match {pattern:?}")),
-                ));
+            ("pattern", _) => {
+                let pattern = value.as_str().unwrap_or_default();
+                let regex = self.patterns.get(pattern).expect("compiled: every pattern");
+                if regex.is_match(text) {
+                    return;
+                }
+                format!("{instance} does not match {pattern:?}")
             }
-        }
+            _ => return,
+        };
+        out.push(self.error(path, Kind::Other(message)));
     }
 
     fn check_number(
         &self,
-        map: &serde_json::Map<String, Value>,
+        key: &str,
+        value: &Value,
         n: f64,
         instance: &Value,
         path: &str,
         out: &mut Vec<Error>,
     ) {
-        let bound = |key: &str| map.get(key).and_then(Value::as_f64);
-        let mut fail = |message: String| out.push(self.error(path, Kind::Other(message)));
-        if let Some(min) = bound("minimum").filter(|m| n < *m) {
-            fail(format!("{instance} is less than the minimum of {min}"));
-        }
-        if let Some(max) = bound("maximum").filter(|m| n > *m) {
-            fail(format!("{instance} is greater than the maximum of {max}"));
-        }
-        if let Some(min) = bound("exclusiveMinimum").filter(|m| n <= *m) {
-            fail(format!(
-                "{instance} is less than or equal to the minimum of {min}"
-            ));
-        }
-        if let Some(max) = bound("exclusiveMaximum").filter(|m| n >= *m) {
-            fail(format!(
-                "{instance} is greater than or equal to the maximum of {max}"
-            ));
-        }
-        if let Some(step) = bound("multipleOf").filter(|s| *s > 0.0) {
-            let ratio = n / step;
-            if (ratio - ratio.round()).abs() > 1e-9 {
-                fail(format!("{instance} is not a multiple of {step}"));
+        let Some(bound) = value.as_f64() else {
+            return;
+        };
+        let message = match key {
+            "minimum" if n < bound => format!("{instance} is less than the minimum of {bound}"),
+            "maximum" if n > bound => format!("{instance} is greater than the maximum of {bound}"),
+            "exclusiveMinimum" if n <= bound => {
+                format!("{instance} is less than or equal to the minimum of {bound}")
             }
-        }
+            "exclusiveMaximum" if n >= bound => {
+                format!("{instance} is greater than or equal to the maximum of {bound}")
+            }
+            "multipleOf" if bound > 0.0 && ((n / bound) - (n / bound).round()).abs() > 1e-9 => {
+                format!("{instance} is not a multiple of {bound}")
+            }
+            _ => return,
+        };
+        out.push(self.error(path, Kind::Other(message)));
     }
 
     fn check_array(
         &self,
-        map: &serde_json::Map<String, Value>,
+        key: &str,
+        value: &Value,
         items: &[Value],
         instance: &Value,
         path: &mut String,
         out: &mut Vec<Error>,
     ) {
         let count = items.len() as u64;
-        if let Some(min) = map
-            .get("minItems")
-            .and_then(Value::as_u64)
-            .filter(|m| count < *m)
-        {
-            out.push(self.error(
-                path,
-                Kind::Other(format!(
-                    "{instance} has less than {min} item{}",
-                    plural(min)
-                )),
-            ));
-        }
-        if let Some(max) = map
-            .get("maxItems")
-            .and_then(Value::as_u64)
-            .filter(|m| count > *m)
-        {
-            out.push(self.error(
-                path,
-                Kind::Other(format!(
-                    "{instance} has more than {max} item{}",
-                    plural(max)
-                )),
-            ));
-        }
-        if map.get("uniqueItems") == Some(&Value::Bool(true)) {
-            let repeated = items
-                .iter()
-                .enumerate()
-                .any(|(i, a)| items[..i].iter().any(|b| equal(a, b)));
-            if repeated {
-                out.push(self.error(
-                    path,
-                    Kind::Other(format!("{instance} has non-unique elements")),
-                ));
+        let message = match (key, value.as_u64()) {
+            ("minItems", Some(min)) if count < min => {
+                format!("{instance} has less than {min} item{}", plural(min))
             }
-        }
-        if let Some(schema) = map.get("items") {
-            for (i, item) in items.iter().enumerate() {
-                let len = path.len();
-                path.push_str(&format!("/{i}"));
-                self.check(schema, item, path, out);
-                path.truncate(len);
+            ("maxItems", Some(max)) if count > max => {
+                format!("{instance} has more than {max} item{}", plural(max))
             }
-        }
+            ("uniqueItems", _)
+                if value == &Value::Bool(true)
+                    && items
+                        .iter()
+                        .enumerate()
+                        .any(|(i, a)| items[..i].iter().any(|b| equal(a, b))) =>
+            {
+                format!("{instance} has non-unique elements")
+            }
+            ("items", _) => {
+                for (i, item) in items.iter().enumerate() {
+                    let len = path.len();
+                    path.push('/');
+                    path.push_str(&i.to_string());
+                    self.check(value, item, path, out);
+                    path.truncate(len);
+                }
+                return;
+            }
+            _ => return,
+        };
+        out.push(self.error(path, Kind::Other(message)));
     }
 
     fn check_object(
         &self,
-        map: &serde_json::Map<String, Value>,
+        key: &str,
+        value: &Value,
         fields: &serde_json::Map<String, Value>,
         instance: &Value,
-        path: &mut String,
+        path: &str,
         out: &mut Vec<Error>,
     ) {
         let count = fields.len() as u64;
-        if let Some(min) = map
-            .get("minProperties")
-            .and_then(Value::as_u64)
-            .filter(|m| count < *m)
-        {
-            out.push(self.error(
+        let properties = |n: u64| if n == 1 { "property" } else { "properties" };
+        match (key, value.as_u64()) {
+            ("minProperties", Some(min)) if count < min => out.push(self.error(
                 path,
                 Kind::Other(format!(
-                    "{instance} has less than {min} propert{}",
-                    if min == 1 { "y" } else { "ies" }
+                    "{instance} has less than {min} {}",
+                    properties(min)
                 )),
-            ));
-        }
-        if let Some(max) = map
-            .get("maxProperties")
-            .and_then(Value::as_u64)
-            .filter(|m| count > *m)
-        {
-            out.push(self.error(
+            )),
+            ("maxProperties", Some(max)) if count > max => out.push(self.error(
                 path,
                 Kind::Other(format!(
-                    "{instance} has more than {max} propert{}",
-                    if max == 1 { "y" } else { "ies" }
+                    "{instance} has more than {max} {}",
+                    properties(max)
                 )),
-            ));
-        }
-        for name in map
-            .get("required")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            if let Some(name) = name.as_str().filter(|n| !fields.contains_key(*n)) {
-                out.push(self.error(path, Kind::Required(name.to_owned())));
+            )),
+            ("required", _) => {
+                for name in value
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                {
+                    if !fields.contains_key(name) {
+                        out.push(self.error(path, Kind::Required(name.to_owned())));
+                    }
+                }
             }
+            _ => {}
         }
+    }
+
+    /// `properties` and `additionalProperties` together: each field against its schema, and the
+    /// fields neither names refused as one error.
+    fn check_fields(
+        &self,
+        map: &serde_json::Map<String, Value>,
+        fields: &serde_json::Map<String, Value>,
+        path: &mut String,
+        out: &mut Vec<Error>,
+    ) {
         let properties = map.get("properties").and_then(Value::as_object);
+        let additional = map.get("additionalProperties");
         let mut unknown = Vec::new();
         for (name, value) in fields {
+            let schema = match (properties.and_then(|p| p.get(name)), additional) {
+                (Some(schema), _) => schema,
+                (None, Some(Value::Bool(false))) => {
+                    unknown.push(name.clone());
+                    continue;
+                }
+                (None, Some(schema)) => schema,
+                (None, None) => continue,
+            };
             let len = path.len();
             path.push('/');
-            path.push_str(&escape(name));
-            match (
-                properties.and_then(|p| p.get(name)),
-                map.get("additionalProperties"),
-            ) {
-                (Some(schema), _) => self.check(schema, value, path, out),
-                (None, Some(Value::Bool(false))) => unknown.push(name.clone()),
-                (None, Some(schema)) => self.check(schema, value, path, out),
-                (None, None) => {}
+            match name.contains(['~', '/']) {
+                true => path.push_str(&escape(name)),
+                false => path.push_str(name),
             }
+            self.check(schema, value, path, out);
             path.truncate(len);
         }
         if !unknown.is_empty() {
@@ -718,9 +747,10 @@ mod tests {
             (
                 json!({"type": "object", "properties": {"a": {"type": "string"}}, "additionalProperties": false, "required": ["a"]}),
                 json!({"b": 1, "c": 2}),
+                // In the schema's order of keywords.
                 vec![
-                    ": \"a\" is a required property",
                     ": Additional properties are not allowed ('b', 'c' were unexpected)",
+                    ": \"a\" is a required property",
                 ],
             ),
             (
@@ -732,9 +762,9 @@ mod tests {
                 json!({"items": {"type": "integer"}, "minItems": 1, "maxItems": 2, "uniqueItems": true}),
                 json!([1, "a", 1]),
                 vec![
+                    "/1: \"a\" is not of type \"integer\"",
                     ": [1,\"a\",1] has more than 2 items",
                     ": [1,\"a\",1] has non-unique elements",
-                    "/1: \"a\" is not of type \"integer\"",
                 ],
             ),
             (
