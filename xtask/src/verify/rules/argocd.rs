@@ -99,33 +99,26 @@ impl ArgoCd {
     /// paths are returned). The other rules of the schema (required fields, enums, patterns) are
     /// no part of decoding. `null` decodes into any field: leave nulls out of `object`.
     pub fn decode(&self, kind: &str, object: &Value) -> (Vec<DecodeError>, Vec<String>) {
-        use jsonschema::error::{TypeKind, ValidationErrorKind as K};
         let (mut wrong, mut unknown) = (Vec::new(), Vec::new());
         let Some(validator) = self.validators.get(kind) else {
             return (wrong, unknown);
         };
-        for error in validator.iter_errors(object) {
-            let at = crate::kube::schemas::dotted(error.instance_path().as_str());
-            match error.kind() {
-                K::Type { kind } => {
-                    let want: Vec<&str> = match kind {
-                        TypeKind::Single(t) => vec![t.as_str()],
-                        TypeKind::Multiple(set) => set.iter().map(|t| t.as_str()).collect(),
-                    };
-                    wrong.push(DecodeError {
-                        at,
-                        found: go_json_kind(error.instance()),
-                        want: want
-                            .iter()
-                            .map(|t| go_type(t))
-                            .collect::<Vec<_>>()
-                            .join(" or "),
-                    });
-                }
-                K::AdditionalProperties { unexpected } => {
-                    for field in unexpected {
+        for error in validator.errors(object) {
+            let at = crate::kube::schemas::dotted(&error.path);
+            match error.kind {
+                schema::Kind::Type { instance, expected } => wrong.push(DecodeError {
+                    at,
+                    found: go_json_kind(&instance),
+                    want: expected
+                        .iter()
+                        .map(|t| go_type(t))
+                        .collect::<Vec<_>>()
+                        .join(" or "),
+                }),
+                schema::Kind::Unknown(fields) => {
+                    for field in fields {
                         unknown.push(if at.is_empty() {
-                            field.clone()
+                            field
                         } else {
                             format!("{at}.{field}")
                         });
