@@ -16,6 +16,7 @@ use super::template::{collect_leaves, show_path, Leaf, Step};
 use super::{CHUNK, RULE_APPSET, RULE_TEMPLATE};
 use crate::verify::cache::Cache;
 use crate::verify::problem::{line_of_key, Problem};
+use crate::verify::rules::argocd::ArgoCd;
 
 /// One ApplicationSet document and what it says about templating.
 pub(crate) struct AppSet<'a> {
@@ -24,18 +25,21 @@ pub(crate) struct AppSet<'a> {
     pub(crate) doc: Value,
     pub(crate) name: String,
     pub(crate) namespace: String,
-    pub(crate) missing_key_error: bool,
+    /// `goTemplateOptions` as Argo CD applies them, or why Go refuses them.
+    pub(crate) missing_key: Result<gotemplate::MissingKey, String>,
     /// The repository's files, as the repo-server sees them.
     pub(crate) files: &'a Files,
 }
 
 impl<'a> AppSet<'a> {
     pub(crate) fn new(path: &'a str, text: &'a str, doc: Value, files: &'a Files) -> AppSet<'a> {
-        let options = doc["spec"]["goTemplateOptions"].as_sequence();
-        let missing_key_error = options
+        let options: Vec<&str> = doc["spec"]["goTemplateOptions"]
+            .as_sequence()
             .into_iter()
             .flatten()
-            .any(|o| o.as_str().map(|s| s.replace(' ', "")) == Some("missingkey=error".into()));
+            .map(|o| o.as_str().unwrap_or_default())
+            .collect();
+        let missing_key = gotemplate::MissingKey::from_options(&options);
         AppSet {
             path,
             text,
@@ -45,7 +49,7 @@ impl<'a> AppSet<'a> {
                 .as_str()
                 .unwrap_or("argocd")
                 .to_owned(),
-            missing_key_error,
+            missing_key,
             doc,
         }
     }
@@ -76,6 +80,20 @@ impl<'a> AppSet<'a> {
             ));
             return Ok(problems);
         }
+        problems.extend(self.refused_fields());
+        let missing_key = match &self.missing_key {
+            Ok(mode) => *mode,
+            Err(panic) => {
+                problems.push(self.problem(
+                    "goTemplateOptions",
+                    format!(
+                        "ApplicationSet {}: goTemplateOptions: Go's text/template refuses the option ({panic}), so Argo CD renders no template and generates none of its Applications; use missingkey=error, missingkey=zero or missingkey=default",
+                        self.name
+                    ),
+                ));
+                return Ok(problems);
+            }
+        };
         let mut generators = Vec::new();
         for generator in spec["generators"].as_sequence().into_iter().flatten() {
             if generator.get("template").is_some() {
@@ -98,18 +116,24 @@ impl<'a> AppSet<'a> {
         let mut texts: Vec<&str> = leaves.iter().map(|l| l.text.as_str()).collect();
         texts.extend(patch);
         let mut prepared = Vec::new();
+        let mut undefined = false;
         for (i, text) in texts.iter().enumerate() {
-            let p = gotemplate::prepare(text, self.missing_key_error);
-            for function in &p.helm_only {
+            let p = gotemplate::prepare(text, missing_key);
+            for function in &p.undefined {
+                undefined = true;
                 problems.push(self.problem(
                     self.field_key(&leaves, i),
-                    format!(
-                        "{}: function \"{function}\" is helm's, not Argo CD's: the ApplicationSet controller fails to parse this template",
-                        self.field_name(&leaves, i)
+                    gotemplate::undefined_message(
+                        &self.field_name(&leaves, i),
+                        &self.name,
+                        function,
                     ),
                 ));
             }
             prepared.push(p.text);
+        }
+        if undefined {
+            return Ok(problems);
         }
         let mut chunks = Chunks {
             appset: self,
@@ -120,6 +144,7 @@ impl<'a> AppSet<'a> {
             leaves: &leaves,
             prepared: &prepared,
             has_patch: patch.is_some(),
+            decoder: patch.and_then(|_| ArgoCd::load(root).ok()),
             sets: Vec::with_capacity(CHUNK),
             unparsable: false,
         };
@@ -170,6 +195,8 @@ struct Chunks<'c> {
     leaves: &'c [Leaf],
     prepared: &'c [String],
     has_patch: bool,
+    /// The Argo CD schema the patched Applications are decoded with.
+    decoder: Option<ArgoCd>,
     sets: Vec<ParamSet>,
     /// A template does not parse: nothing more is rendered (the problem is reported once).
     unparsable: bool,
@@ -225,10 +252,9 @@ impl Chunks<'_> {
                         line_of_key(this.text, key),
                         RULE_TEMPLATE,
                         format!(
-                            "{field} of ApplicationSet {}: {}{}; Argo CD generates none of its Applications",
+                            "{field} of ApplicationSet {}: {}; Argo CD generates none of its Applications",
                             this.name,
                             failure.message,
-                            argo_only_hint(&failure.message)
                         ),
                     ));
                 self.unparsable = true;
@@ -258,7 +284,14 @@ impl Chunks<'_> {
                     continue;
                 }
             };
-            match this.application(set, self.template, self.leaves, &strings, self.has_patch) {
+            match this.application(
+                set,
+                self.template,
+                self.leaves,
+                &strings,
+                self.has_patch,
+                self.decoder.as_ref(),
+            ) {
                 Ok((app, sources)) => {
                     problems.extend(sources);
                     apps.push(app);
@@ -274,16 +307,4 @@ impl Chunks<'_> {
         drop(sets);
         emit(apps)
     }
-}
-
-/// A hint when a template uses the functions Argo CD adds and helm lacks.
-fn argo_only_hint(message: &str) -> String {
-    for function in gotemplate::ARGO_ONLY {
-        if message.contains(&format!("function \"{function}\" not defined")) {
-            return format!(
-                " (Argo CD's {function} is not available to verify's offline rendering; use sprig functions)"
-            );
-        }
-    }
-    String::new()
 }

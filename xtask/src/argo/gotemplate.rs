@@ -1,11 +1,21 @@
 //! Go template text as Argo CD evaluates it, prepared for helm's engine (the same text/template and
-//! sprig, but with `missingkey=zero` and a few functions of its own).
+//! sprig, but with `missingkey=zero` and a function set of its own; docs/argo-model.md, "Go
+//! templates").
 //!
-//! `missingkey=error` is emulated by rewriting every field chain that starts at a value (`.a.b`,
-//! `$.a`, `$x.a`) into `(and (include "appset.key" (list . "a" "b")) .a.b)`: the named template
-//! [`KEY_HELPER`] walks the keys and fails with Go's own message on the first missing one, and `and`
-//! returns the original, typed value when it does not. Only chains that are actually evaluated can
-//! fail, so `{{ if hasKey . "x" }}{{ .x }}{{ end }}` stays legal when `x` is absent, as in Argo CD.
+//! Argo CD's `missingkey` option is emulated by rewriting field chains that start at a value
+//! (`.a.b`, `$.a`, `$x.a`). For `missingkey=error` every chain becomes `(and (include "appset.key"
+//! (list . "a" "b")) .a.b)`: the named template walks the keys and fails with Go's own message on
+//! the first missing one, and `and` returns the original, typed value when it does not. Only chains
+//! that are actually evaluated can fail, so `{{ if hasKey . "x" }}{{ .x }}{{ end }}` stays legal when
+//! `x` is absent, as in Argo CD. For `missingkey=default` (or `invalid`) a chain of two or more
+//! fields becomes no value at its first missing key instead of failing as under helm's `zero`.
+//!
+//! The function set is Argo CD's (`applicationset/utils/utils.go`): sprig without `env`,
+//! `expandenv` and `getHostByName`, with Argo CD's `normalize`, `slugify`, `toYaml`, `fromYaml`
+//! and `fromYamlArray`. A function helm has and Argo CD lacks is noted ([`Prepared::undefined`]);
+//! one Argo CD has and helm lacks, or has with other semantics, is rewritten into a call of the
+//! named template in `functions.tpl` that computes Argo CD's result: `slugify 20 .name` becomes
+//! `list 20 .name | include "appset.slugify"`.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -20,50 +30,93 @@ use crate::verify::cache::{Cache, Key, What};
 /// A parameter set as compact JSON text (an object).
 type Params = str;
 
-/// The named template the rewritten chains call; it renders a non-empty string or fails.
-pub const KEY_HELPER: &str = r#"{{- define "appset.key" -}}
-{{- $v := index . 0 -}}
-{{- range $k := rest . -}}
-{{- if kindIs "invalid" $v }}{{ fail (printf "nil pointer evaluating interface {}.%s" $k) }}{{ end -}}
-{{- if not (kindIs "map" $v) }}{{ fail (printf "can't evaluate field %s in type %s" $k (typeOf $v)) }}{{ end -}}
-{{- if not (hasKey $v $k) }}{{ fail (printf "map has no entry for key %q" $k) }}{{ end -}}
-{{- $v = index $v $k -}}
-{{- end -}}
-ok
-{{- end -}}
-"#;
+/// The named templates the rewritten chains and functions call.
+pub const HELPERS: &str = include_str!("functions.tpl");
 
-/// Functions helm's engine has and Argo CD's does not: a template using them renders under
-/// `verify` but fails in Argo CD.
-const HELM_ONLY: [&str; 10] = [
+/// Functions helm's engine has and Argo CD's does not (`env` and `expandenv` neither has): Argo
+/// CD fails to parse a template that calls one ("function \"include\" not defined").
+pub const UNDEFINED: [&str; 12] = [
     "include",
     "tpl",
     "required",
     "lookup",
-    "fromJson",
-    "fromJsonArray",
     "toToml",
     "fromToml",
     "toYamlPretty",
     "mustToYaml",
+    "fromJsonArray",
+    "getHostByName",
+    "env",
+    "expandenv",
 ];
 
-/// Functions Argo CD adds that helm's engine lacks.
-pub const ARGO_ONLY: [&str; 2] = ["normalize", "slugify"];
+/// The `appset` problem of a template (`field` of ApplicationSet `appset`) that calls `function`,
+/// one of [`UNDEFINED`].
+pub fn undefined_message(field: &str, appset: &str, function: &str) -> String {
+    let whose = match function {
+        "env" | "expandenv" | "getHostByName" => {
+            "Argo CD removes it from sprig's functions so that a template cannot read the controller's environment"
+        }
+        _ => "helm has it, Argo CD's ApplicationSet controller does not",
+    };
+    format!(
+        "{field}: function \"{function}\" not defined ({whose}): Argo CD fails to parse the template and generates none of the Applications of ApplicationSet {appset}; use the functions Argo CD offers (sprig's and normalize, slugify, toYaml, fromYaml, fromYamlArray; docs/argo-model.md)"
+    )
+}
+
+/// Functions whose Argo CD semantics a named template of [`HELPERS`] computes: the name, and
+/// what the template's output is piped into (its text becomes the function's value).
+const EMULATED: [(&str, &str); 5] = [
+    ("normalize", ""),
+    ("slugify", ""),
+    ("fromJson", " | mustFromJson"),
+    ("fromYaml", " | fromYaml"),
+    ("fromYamlArray", " | fromYamlArray"),
+];
+
+/// `goTemplateOptions`' `missingkey`, as Go's `template.Option` sets it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum MissingKey {
+    /// `missingkey=default` or `missingkey=invalid`, and no option at all: no value.
+    #[default]
+    Invalid,
+    /// `missingkey=zero`: the zero value (helm's own mode).
+    Zero,
+    /// `missingkey=error`: the template fails.
+    Error,
+}
+
+impl MissingKey {
+    /// The options Argo CD applies one by one to each template (later ones win), or Go's panic
+    /// for an option it does not know: the ApplicationSet controller generates nothing then.
+    pub fn from_options(options: &[&str]) -> Result<MissingKey, String> {
+        let mut mode = MissingKey::default();
+        for option in options {
+            mode = match *option {
+                "" => return Err("empty option string".to_owned()),
+                "missingkey=default" | "missingkey=invalid" => MissingKey::Invalid,
+                "missingkey=zero" => MissingKey::Zero,
+                "missingkey=error" => MissingKey::Error,
+                other => return Err(format!("unrecognized option: {other}")),
+            };
+        }
+        Ok(mode)
+    }
+}
 
 /// A template prepared for helm.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Prepared {
     pub text: String,
-    /// Helm-only functions the template calls, in order of first use.
-    pub helm_only: Vec<String>,
+    /// The functions of [`UNDEFINED`] the template calls, in order of first use.
+    pub undefined: Vec<String>,
 }
 
-/// Rewrites field chains for `missingkey=error` (when `missing_key_error`), and notes helm-only
-/// functions either way.
-pub fn prepare(text: &str, missing_key_error: bool) -> Prepared {
+/// Rewrites field chains for `missing_key` and Argo CD's functions for helm, and notes the
+/// functions Argo CD does not define.
+pub fn prepare(text: &str, missing_key: MissingKey) -> Prepared {
     let mut out = String::with_capacity(text.len() * 2);
-    let mut helm_only: Vec<String> = Vec::new();
+    let mut undefined: Vec<String> = Vec::new();
     let mut rest = text;
     while let Some(open) = rest.find("{{") {
         out.push_str(&rest[..open]);
@@ -76,14 +129,14 @@ pub fn prepare(text: &str, missing_key_error: bool) -> Prepared {
             out.push_str(&action[..end]);
             end
         } else {
-            scan_action(action, missing_key_error, &mut out, &mut helm_only)
+            scan_action(action, missing_key, &mut out, &mut undefined)
         };
         rest = &action[consumed..];
     }
     out.push_str(rest);
     Prepared {
         text: out,
-        helm_only,
+        undefined,
     }
 }
 
@@ -93,23 +146,41 @@ fn is_comment(action: &str) -> bool {
     inner.strip_prefix("- ").unwrap_or(inner).starts_with("/*")
 }
 
-/// Copies one action (starting at `{{`) to `out`, rewriting its chains; returns the bytes consumed.
+/// Copies one action (starting at `{{`) to `out`, rewriting its chains and functions; returns
+/// the bytes consumed.
 fn scan_action(
     action: &str,
-    rewrite: bool,
+    missing_key: MissingKey,
     out: &mut String,
-    helm_only: &mut Vec<String>,
+    undefined: &mut Vec<String>,
 ) -> usize {
     let bytes = action.as_bytes();
     out.push_str("{{");
     let mut i = 2;
+    if action[i..].starts_with('-') && bytes.get(i + 1).is_some_and(u8::is_ascii_whitespace) {
+        out.push('-');
+        i += 1;
+    }
     // The byte before the current one inside the action, to tell `x.y` / `).y` from a chain start.
     let mut previous = b'{';
+    // Whether the next word starts a command (a function call with the words after it as its
+    // arguments), and whether a string literal makes one start (after `template` or `block`).
+    let mut command_start = true;
+    let mut after_template = false;
+    // Where the commands of rewritten functions end, innermost last, with what goes there.
+    let mut pending: Vec<(usize, String)> = Vec::new();
     while i < bytes.len() {
+        while let Some((_, suffix)) = pending.pop_if(|(at, _)| *at <= i) {
+            out.push_str(&suffix);
+        }
         let c = bytes[i];
         if action[i..].starts_with("}}") {
             out.push_str("}}");
             return i + 2;
+        }
+        let starts = command_start;
+        if !c.is_ascii_whitespace() {
+            command_start = matches!(c, b'(' | b'|' | b'=');
         }
         match c {
             b'"' | b'\'' => {
@@ -117,6 +188,7 @@ fn scan_action(
                 out.push_str(&action[i..end]);
                 i = end;
                 previous = c;
+                command_start = std::mem::take(&mut after_template);
             }
             b'`' => {
                 let end = action[i + 1..]
@@ -125,16 +197,13 @@ fn scan_action(
                 out.push_str(&action[i..end]);
                 i = end;
                 previous = c;
+                command_start = std::mem::take(&mut after_template);
             }
             b'$' => {
                 let name_end = i + 1 + ident_len(&action[i + 1..]);
                 let (fields, end) = field_chain(action, name_end);
                 let variable = &action[i..name_end];
-                if rewrite && !fields.is_empty() {
-                    out.push_str(&guarded(variable, &fields, &action[i..end]));
-                } else {
-                    out.push_str(&action[i..end]);
-                }
+                out.push_str(&guarded(variable, &fields, &action[i..end], missing_key));
                 i = end;
                 previous = b'a';
             }
@@ -152,11 +221,7 @@ fn scan_action(
                     i = end;
                     previous = if number { b'0' } else { b'.' };
                 } else {
-                    if rewrite {
-                        out.push_str(&guarded(".", &fields, &action[i..end]));
-                    } else {
-                        out.push_str(&action[i..end]);
-                    }
+                    out.push_str(&guarded(".", &fields, &action[i..end], missing_key));
                     i = end;
                     previous = b'a';
                 }
@@ -164,10 +229,23 @@ fn scan_action(
             _ if is_ident_start(c) && !is_ident_byte(previous) && previous != b'.' => {
                 let end = i + ident_len(&action[i..]);
                 let word = &action[i..end];
-                if HELM_ONLY.contains(&word) && !helm_only.iter().any(|w| w == word) {
-                    helm_only.push(word.to_owned());
+                if UNDEFINED.contains(&word) && !undefined.iter().any(|w| w == word) {
+                    undefined.push(word.to_owned());
                 }
-                out.push_str(word);
+                match EMULATED.iter().find(|(name, _)| *name == word) {
+                    Some((name, then)) if starts => {
+                        out.push_str("list");
+                        let at = command_end(action, end);
+                        pending.push((at, format!(" | include \"appset.{name}\"{then}")));
+                    }
+                    // Not first in its command: Go calls it without arguments.
+                    Some((name, then)) => {
+                        out.push_str(&format!("(list | include \"appset.{name}\"{then})"));
+                    }
+                    None => out.push_str(word),
+                }
+                command_start = matches!(word, "if" | "with" | "range" | "else");
+                after_template = matches!(word, "template" | "block");
                 i = end;
                 previous = b'a';
             }
@@ -180,16 +258,66 @@ fn scan_action(
         }
     }
     // An unclosed action: left for the template parser to report.
+    while let Some((_, suffix)) = pending.pop() {
+        out.push_str(&suffix);
+    }
     bytes.len()
 }
 
-/// `(and (include "appset.key" (list . "a" "b")) .a.b)`.
-fn guarded(root: &str, fields: &[&str], chain: &str) -> String {
+/// Where the command whose first word ends at `from` ends: before the `|`, `)` or `}}` that
+/// closes it (and the whitespace and trim marker before that).
+fn command_end(action: &str, from: usize) -> usize {
+    let bytes = action.as_bytes();
+    let mut depth = 0usize;
+    let mut i = from;
+    let stop = loop {
+        let Some(&c) = bytes.get(i) else {
+            break i;
+        };
+        match c {
+            b'"' | b'\'' => i = quoted_end(bytes, i, c),
+            b'`' => i = action[i + 1..].find('`').map_or(bytes.len(), |j| i + j + 2),
+            b'(' => {
+                depth += 1;
+                i += 1;
+            }
+            b')' if depth == 0 => break i,
+            b')' => {
+                depth -= 1;
+                i += 1;
+            }
+            b'|' if depth == 0 => break i,
+            b'}' if depth == 0 && action[i..].starts_with("}}") => {
+                let before = action[from..i].trim_end();
+                break match before.strip_suffix('-') {
+                    Some(rest) if rest.ends_with(|c: char| c.is_ascii_whitespace()) => {
+                        from + rest.len()
+                    }
+                    _ => from + before.len(),
+                };
+            }
+            _ => i += 1,
+        }
+    };
+    from + action[from..stop].trim_end().len()
+}
+
+/// A field chain as `missing_key` evaluates it: `(and (include "appset.key" (list . "a" "b"))
+/// .a.b)` for `error`; for `default`, a chain of two or more fields that is no value at its first
+/// missing key, `(index (or (and (include "appset.has" (list . "a" "b")) (dict "v" .a.b)) (dict))
+/// "v")`; the chain as written otherwise.
+fn guarded(root: &str, fields: &[&str], chain: &str, missing_key: MissingKey) -> String {
     let keys: Vec<String> = fields.iter().map(|f| format!("\"{f}\"")).collect();
-    format!(
-        "(and (include \"appset.key\" (list {root} {})) {chain})",
-        keys.join(" ")
-    )
+    let keys = keys.join(" ");
+    match missing_key {
+        MissingKey::Error if !fields.is_empty() => {
+            format!("(and (include \"appset.key\" (list {root} {keys})) {chain})")
+        }
+        MissingKey::Invalid if fields.len() > 1 => format!(
+            "(index (or (and (include \"appset.has\" (list {root} {keys})) (dict \"v\" {chain})) (dict)) \"v\")"
+        ),
+        _ => chain.to_owned(),
+    }
 }
 
 /// The fields of the chain `.a.b` starting at `start` (which may hold no field), and its end.
@@ -281,7 +409,7 @@ pub fn render(
         let mut fields = vec![
             b"appset-templates".as_slice(),
             cache.helm_version().as_bytes(),
-            KEY_HELPER.as_bytes(),
+            HELPERS.as_bytes(),
         ];
         fields.extend(templates.iter().map(|t| t.as_bytes()));
         let templates_key = Key::of(&fields);
@@ -411,13 +539,10 @@ fn render_batch(
         "Chart.yaml",
         "apiVersion: v2\nname: appset\nversion: 0.0.0\n",
     )?;
-    write("templates/_appset.tpl", KEY_HELPER)?;
+    write("templates/_appset.tpl", HELPERS)?;
     for (i, text) in templates.iter().enumerate() {
         // No trim markers: the template's own leading and trailing whitespace is output.
-        write(
-            &format!("templates/_t{i}.tpl"),
-            &format!("{{{{ define \"appset.t{i}\" }}}}{text}{{{{ end }}}}\n"),
-        )?;
+        write(&format!("templates/_t{i}.tpl"), &template_file(text, i))?;
     }
 
     let mut results: Vec<Option<Result<Vec<String>, Failure>>> = vec![None; sets.len()];
@@ -476,6 +601,104 @@ fn render_batch(
             .map(|r| r.expect("every set rendered or failed"))
             .collect(),
     ))
+}
+
+/// The chart file of template `i`: the named template `appset.t<i>` holding the text, and after it
+/// the text's own top-level `define`s. Argo CD parses each template on its own, so the names a
+/// template defines, and the names its `template` and `block` actions call, are scoped to it
+/// (`appset.t<i>/<name>`); a `define` inside a named template would not parse.
+fn template_file(text: &str, i: usize) -> String {
+    let scope = format!("appset.t{i}/");
+    let mut main = String::with_capacity(text.len());
+    let mut defines = String::new();
+    // The byte where the top-level define being read starts, with its left trim marker.
+    let mut define: Option<(usize, bool)> = None;
+    let mut depth = 0usize;
+    let mut copied = 0;
+    let mut at = 0;
+    while let Some(open) = text[at..].find("{{").map(|o| at + o) {
+        let end = action_end(text, open);
+        let action = &text[open..end];
+        let inner = action[2..action.len().saturating_sub(2)].trim_start_matches('-');
+        let word = inner.trim_start();
+        let keyword = word
+            .split(|c: char| !c.is_ascii_alphabetic())
+            .next()
+            .unwrap_or_default();
+        match keyword {
+            _ if word.starts_with("/*") => {}
+            "define" if depth == 0 => {
+                main.push_str(&scoped(&text[copied..open], &scope));
+                define = Some((open, action.starts_with("{{- ")));
+                depth = 1;
+            }
+            "if" | "range" | "with" | "block" | "define" => depth += 1,
+            "end" if depth > 0 => {
+                depth -= 1;
+                if let (0, Some((start, left))) = (depth, define) {
+                    defines.push_str(&scoped(&text[start..end], &scope));
+                    defines.push('\n');
+                    // The define's trim markers still trim the text around it.
+                    let right = action.ends_with(" -}}");
+                    main.push_str(if left { "{{- /* */" } else { "{{/* */" });
+                    main.push_str(if right { " -}}" } else { "}}" });
+                    copied = end;
+                    define = None;
+                }
+            }
+            _ => {}
+        }
+        at = end;
+    }
+    let rest = match define {
+        // An unclosed define: left in place for the parser to report.
+        Some((start, _)) => &text[start..],
+        None => &text[copied..],
+    };
+    main.push_str(&scoped(rest, &scope));
+    // No trim markers: the template's own leading and trailing whitespace is output.
+    format!("{{{{ define \"appset.t{i}\" }}}}{main}{{{{ end }}}}\n{defines}")
+}
+
+/// Where the action starting at `open` ends (after its `}}`), string literals skipped.
+fn action_end(text: &str, open: usize) -> usize {
+    let bytes = text.as_bytes();
+    let mut i = open + 2;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'"' | b'\'' => i = quoted_end(bytes, i, bytes[i]),
+            b'`' => i = text[i + 1..].find('`').map_or(bytes.len(), |j| i + j + 2),
+            b'}' if text[i..].starts_with("}}") => return i + 2,
+            _ => i += 1,
+        }
+    }
+    bytes.len()
+}
+
+/// `text` with the names of its `define`, `template` and `block` actions put in `scope`.
+fn scoped(text: &str, scope: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut at = 0;
+    while let Some(open) = text[at..].find("{{").map(|o| at + o) {
+        let end = action_end(text, open);
+        let action = &text[open..end];
+        let inner = action[2..].trim_start_matches('-').trim_start();
+        let keyword = ["define", "template", "block"]
+            .into_iter()
+            .find(|k| inner.starts_with(k) && inner[k.len()..].starts_with(char::is_whitespace));
+        out.push_str(&text[at..open]);
+        match keyword.and_then(|_| action.find('"')) {
+            Some(quote) => {
+                out.push_str(&action[..=quote]);
+                out.push_str(scope);
+                out.push_str(&action[quote + 1..]);
+            }
+            None => out.push_str(action),
+        }
+        at = end;
+    }
+    out.push_str(&text[at..]);
+    out
 }
 
 /// The template that ranges over the sets, unrolled so that the line of an error tells the set and
@@ -569,7 +792,26 @@ fn clean_message(stderr: &str) -> String {
     } else {
         text
     };
-    message.trim().to_owned()
+    unscoped(message.trim())
+}
+
+/// A message with the scope [`template_file`] gives the names a template defines taken out.
+fn unscoped(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(at) = rest.find("\"appset.t") {
+        let after = &rest[at + "\"appset.t".len()..];
+        let digits = after.bytes().take_while(u8::is_ascii_digit).count();
+        out.push_str(&rest[..=at]);
+        if digits > 0 && after[digits..].starts_with('/') {
+            rest = &after[digits + 1..];
+        } else {
+            out.push_str("appset.t");
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 #[cfg(test)]
@@ -595,11 +837,11 @@ mod tests {
     }
 
     fn rewrite(text: &str) -> String {
-        prepare(text, true).text
+        prepare(text, MissingKey::Error).text
     }
 
     fn key(root: &str, fields: &[&str], chain: &str) -> String {
-        guarded(root, fields, chain)
+        guarded(root, fields, chain, MissingKey::Error)
     }
 
     #[test]
@@ -702,16 +944,105 @@ mod tests {
     #[test]
     fn without_missingkey_error_nothing_is_rewritten() {
         let text = "{{ .a.b }} {{ $x.y }}";
-        assert_eq!(prepare(text, false).text, text);
+        assert_eq!(prepare(text, MissingKey::Zero).text, text);
     }
 
     #[test]
-    fn helm_only_functions_are_noted_outside_strings_and_fields() {
+    fn functions_argo_cd_lacks_are_noted_outside_strings_and_fields() {
         let prepared = prepare(
-            r#"{{ include "x" . }} {{ "tpl" }} {{ .required }} {{ fromJson "{}" | toJson }} {{ include "y" . }}"#,
-            false,
+            r#"{{ include "x" . }} {{ "tpl" }} {{ .required }} {{ fromJson "{}" | toJson }} {{ getHostByName "h" }} {{ include "y" . }}"#,
+            MissingKey::Zero,
         );
-        assert_eq!(prepared.helm_only, ["include", "fromJson"]);
+        assert_eq!(prepared.undefined, ["include", "getHostByName"]);
+    }
+
+    #[test]
+    fn a_template_s_own_defines_are_scoped_to_it_and_moved_out_of_its_named_template() {
+        let text = "a {{- define \"x\" }}X{{ if .a }}{{ template \"y\" . }}{{ end }}{{ end -}} b{{ template \"x\" . }}{{/* {{ define */}}";
+        assert_eq!(
+            template_file(text, 3),
+            "{{ define \"appset.t3\" }}a {{- /* */ -}} b{{ template \"appset.t3/x\" . }}{{/* {{ define */}}{{ end }}\n{{- define \"appset.t3/x\" }}X{{ if .a }}{{ template \"appset.t3/y\" . }}{{ end }}{{ end -}}\n"
+        );
+        assert_eq!(
+            template_file("{{ .a }}", 0),
+            "{{ define \"appset.t0\" }}{{ .a }}{{ end }}\n"
+        );
+        assert_eq!(
+            unscoped("template: no template \"appset.t3/y\" associated with \"appset.t3\""),
+            "template: no template \"y\" associated with \"appset.t3\""
+        );
+    }
+
+    #[test]
+    fn argo_cd_s_functions_become_calls_of_their_named_templates() {
+        let cases = [
+            (
+                "{{ slugify 20 .x | upper }}",
+                r#"{{ list 20 .x | include "appset.slugify" | upper }}"#,
+            ),
+            (
+                "{{- .x | normalize -}}",
+                r#"{{- .x | list | include "appset.normalize" -}}"#,
+            ),
+            (
+                "{{ printf \"%s\" (fromJson .j) }}",
+                r#"{{ printf "%s" (list .j | include "appset.fromJson" | mustFromJson) }}"#,
+            ),
+            (
+                "{{ if eq (normalize (slugify .x)) \"a\" }}",
+                r#"{{ if eq (list (list .x | include "appset.slugify") | include "appset.normalize") "a" }}"#,
+            ),
+            (
+                "{{ $v := fromYaml .y }}{{ else if fromYamlArray .z }}",
+                r#"{{ $v := list .y | include "appset.fromYaml" | fromYaml }}{{ else if list .z | include "appset.fromYamlArray" | fromYamlArray }}"#,
+            ),
+            // Not first in its command: Go calls it with no arguments.
+            (
+                "{{ printf \"%s\" normalize }}",
+                r#"{{ printf "%s" (list | include "appset.normalize") }}"#,
+            ),
+            // Strings, fields and variables of that name are no calls.
+            (
+                "{{ \"slugify\" }}{{ .normalize }}{{ $slugify }}",
+                "{{ \"slugify\" }}{{ .normalize }}{{ $slugify }}",
+            ),
+        ];
+        for (text, want) in cases {
+            assert_eq!(prepare(text, MissingKey::Zero).text, want, "{text}");
+        }
+    }
+
+    #[test]
+    fn under_missingkey_default_only_chains_of_two_or_more_fields_are_rewritten() {
+        assert_eq!(
+            prepare("{{ .a }} {{ .a.b }} {{ $x.c }}", MissingKey::Invalid).text,
+            r#"{{ .a }} {{ (index (or (and (include "appset.has" (list . "a" "b")) (dict "v" .a.b)) (dict)) "v") }} {{ $x.c }}"#
+        );
+    }
+
+    #[test]
+    fn missingkey_options_are_applied_in_order_and_unknown_ones_refused() {
+        let cases: [(&[&str], Result<MissingKey, &str>); 6] = [
+            (&[], Ok(MissingKey::Invalid)),
+            (&["missingkey=error"], Ok(MissingKey::Error)),
+            (&["missingkey=zero"], Ok(MissingKey::Zero)),
+            (
+                &["missingkey=error", "missingkey=default"],
+                Ok(MissingKey::Invalid),
+            ),
+            (
+                &["missingkey = error"],
+                Err("unrecognized option: missingkey = error"),
+            ),
+            (&[""], Err("empty option string")),
+        ];
+        for (options, want) in cases {
+            assert_eq!(
+                MissingKey::from_options(options),
+                want.map_err(str::to_owned),
+                "{options:?}"
+            );
+        }
     }
 
     #[test]

@@ -15,6 +15,7 @@
 
 mod application;
 mod appset;
+mod fields;
 mod generators;
 mod glob;
 mod gotemplate;

@@ -93,6 +93,47 @@ impl ArgoCd {
         found
     }
 
+    /// How Go's `json.Unmarshal` decodes `object` into the Go type of `kind`, as Argo CD decodes a
+    /// rendered templatePatch (docs/argo-model.md#templatepatch): the fields of another JSON type
+    /// than the Go field's fail it ([`DecodeError`]); unknown fields are dropped (their dotted
+    /// paths are returned). The other rules of the schema (required fields, enums, patterns) are
+    /// no part of decoding. `null` decodes into any field: leave nulls out of `object`.
+    pub fn decode(&self, kind: &str, object: &Value) -> (Vec<DecodeError>, Vec<String>) {
+        let (mut wrong, mut unknown) = (Vec::new(), Vec::new());
+        let Some(validator) = self.validators.get(kind) else {
+            return (wrong, unknown);
+        };
+        for error in validator.errors(object) {
+            let at = crate::kube::schemas::dotted(&error.path);
+            match error.kind {
+                schema::Kind::Type { instance, expected } => wrong.push(DecodeError {
+                    at,
+                    found: go_json_kind(&instance),
+                    want: expected
+                        .iter()
+                        .map(|t| go_type(t))
+                        .collect::<Vec<_>>()
+                        .join(" or "),
+                }),
+                schema::Kind::Unknown(fields) => {
+                    for field in fields {
+                        unknown.push(if at.is_empty() {
+                            field
+                        } else {
+                            format!("{at}.{field}")
+                        });
+                    }
+                }
+                _ => {}
+            }
+        }
+        wrong.sort_by(|a, b| a.at.cmp(&b.at));
+        wrong.dedup();
+        unknown.sort();
+        unknown.dedup();
+        (wrong, unknown)
+    }
+
     /// The Argo CD objects of a file under `argocd/`.
     pub fn check_file(&self, file: &SourceFile) -> Vec<Problem> {
         let Some(Ok(docs)) = file
@@ -165,6 +206,50 @@ impl ArgoCd {
     }
 }
 
+/// A field Go's `encoding/json` cannot decode: its dotted path, the JSON kind found in Go's words
+/// (`string`, `number`, `bool`, `array`, `object`) and the Go type of the field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecodeError {
+    pub at: String,
+    pub found: &'static str,
+    pub want: String,
+}
+
+impl std::fmt::Display for DecodeError {
+    /// Go's `UnmarshalTypeError`, with the field's path for the struct and field names.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "json: cannot unmarshal {} into Go struct field {} of type {}",
+            self.found, self.at, self.want
+        )
+    }
+}
+
+fn go_json_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "bool",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+/// The Go type behind a JSON Schema type of the Argo CD schema.
+fn go_type(schema_type: &str) -> &'static str {
+    match schema_type {
+        "boolean" => "bool",
+        "integer" => "int64",
+        "number" => "float64",
+        "string" => "string",
+        "array" => "slice",
+        "object" => "struct or map",
+        _ => "interface {}",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -177,6 +262,28 @@ mod tests {
         let argocd = ArgoCd::load(&fixture::repo_root()).unwrap();
         assert_eq!(argocd.version, "3.5");
         assert_eq!(argocd.validators.len(), KINDS.len());
+    }
+
+    #[test]
+    fn decoding_fails_on_a_wrong_json_type_and_drops_unknown_fields() {
+        // Go's encoding/json, as applyTemplatePatch (controllers/template/patch.go) decodes.
+        let argocd = ArgoCd::load(&fixture::repo_root()).unwrap();
+        let patch = json!({"spec": {"syncPolicy": {"automated": {"selfHeal": "true", "prune": true, "selfheal": true}},
+            "sources": [{"helm": {"releaseName": 3}}]}});
+        let (wrong, unknown) = argocd.decode("Application", &patch);
+        let wrong: Vec<String> = wrong.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            wrong,
+            [
+                "json: cannot unmarshal number into Go struct field spec.sources[0].helm.releaseName of type string",
+                "json: cannot unmarshal string into Go struct field spec.syncPolicy.automated.selfHeal of type bool",
+            ]
+        );
+        assert_eq!(unknown, ["spec.syncPolicy.automated.selfheal"]);
+        assert_eq!(
+            argocd.decode("Application", &json!({"spec": {"project": "p"}})),
+            (Vec::new(), Vec::new())
+        );
     }
 
     #[test]
