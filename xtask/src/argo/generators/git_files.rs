@@ -9,7 +9,7 @@ use serde_json::{Map as JsonMap, Value as Json};
 use super::{Generator, ParamSet, Sets};
 use crate::argo::application::same_repo;
 use crate::argo::appset::AppSet;
-use crate::argo::glob;
+use crate::argo::glob::{self, Globbing};
 use crate::argo::names::sanitize_name;
 use crate::argo::yaml::{parse_documents, to_json};
 use crate::argo::RULE_GENERATOR_FILE;
@@ -62,17 +62,19 @@ impl AppSet<'_> {
                 problems.push(self.problem("files", "every files entry needs a path"));
                 continue;
             };
+            // Excluded files are those the repo-server returns for the pattern too
+            // (`generateParamsForGitFiles`, applicationset/generators/git.go).
+            let found = match self.select(pattern) {
+                Ok(found) => found,
+                Err(message) => {
+                    problems.push(self.problem("path", message));
+                    return None;
+                }
+            };
             if file["exclude"].as_bool() == Some(true) {
-                excluded.push(pattern);
+                excluded.extend(found);
                 continue;
             }
-            let found: Vec<String> = self
-                .files
-                .under(&glob::literal_prefix(pattern))
-                .into_iter()
-                .filter(|f| glob::matches(pattern, f))
-                .map(str::to_owned)
-                .collect();
             if found.is_empty() {
                 problems.push(self.problem(
                     "path",
@@ -84,12 +86,40 @@ impl AppSet<'_> {
         // Matched files in sorted order (a BTreeSet), the excluded ones removed.
         let files = included
             .into_iter()
-            .filter(|file| !excluded.iter().any(|pattern| glob::matches(pattern, file)))
+            .filter(|file| !excluded.contains(file))
             .collect();
         Some(Sets::Files {
             files,
             prefix: prefix.to_owned(),
         })
+    }
+
+    /// The files the repo-server returns for one pattern (`GetGitFiles`), or why it fails: Git
+    /// refuses the pattern, or, under the new globbing, the pattern matches a folder, which the
+    /// repo-server then cannot read.
+    fn select(&self, pattern: &str) -> Result<Vec<String>, String> {
+        let globbing = self.files.globbing;
+        let fails = "the repo-server fails on it, and so does the git files generator (Argo CD stops updating every Application of this ApplicationSet)";
+        let normalized = globbing
+            .normalize(pattern)
+            .map_err(|why| format!("git files pattern {why}; {fails}"))?;
+        let candidates = self.files.under(&glob::literal_prefix(&normalized));
+        if globbing == Globbing::Doublestar {
+            let mut folders = candidates
+                .iter()
+                .flat_map(|f| f.match_indices('/').map(|(at, _)| &f[..at]))
+                .filter(|folder| globbing.matches(&normalized, folder));
+            if let Some(folder) = folders.next() {
+                return Err(format!(
+                    "git files pattern {pattern} matches the folder {folder} (the new globbing returns folders too), which the repo-server cannot read as a file; {fails}. End the pattern with a file name"
+                ));
+            }
+        }
+        Ok(candidates
+            .into_iter()
+            .filter(|f| globbing.matches(&normalized, f))
+            .map(str::to_owned)
+            .collect())
     }
 
     /// The parameter sets of one file: a map gives one, a list one per element, an empty file one
