@@ -9,7 +9,7 @@ use anyhow::Result;
 use xshell::Shell;
 
 use super::application::Application;
-use super::generators::ParamSet;
+use super::generators::{self, ParamSet, Sets};
 use super::gotemplate;
 use super::repository::Files;
 use super::template::{collect_leaves, show_path, Leaf, Step};
@@ -76,24 +76,62 @@ impl<'a> AppSet<'a> {
             ));
             return Ok(problems);
         }
-        let mut generators = Vec::new();
+        let base = spec.get("template").cloned().unwrap_or(Value::Null);
         for generator in spec["generators"].as_sequence().into_iter().flatten() {
-            if generator.get("template").is_some() {
-                problems.push(self.problem(
-                    "template",
-                    "a generator-level template override is not emulated offline; move it into spec.template",
-                ));
+            let Some(sets) = self.params(root, generator, &mut problems) else {
                 continue;
-            }
-            generators.extend(self.params(root, generator, &mut problems));
+            };
+            let template = self.generator_template(generator, &base, &mut problems);
+            self.render(sh, helm, root, cache, &template, &sets, &mut problems, emit)?;
         }
-        if generators.is_empty() {
-            return Ok(problems);
-        }
+        Ok(problems)
+    }
 
-        let template = spec.get("template").cloned().unwrap_or(Value::Null);
+    /// The template one entry of `spec.generators` renders: its generator's own `template`
+    /// merged over the ApplicationSet's ([`generators::merge_template`]), or the ApplicationSet's.
+    fn generator_template(
+        &self,
+        generator: &Value,
+        base: &Value,
+        problems: &mut Vec<Problem>,
+    ) -> Value {
+        let own = generator
+            .as_mapping()
+            .into_iter()
+            .flatten()
+            .find_map(|(_, spec)| spec.get("template"));
+        let Some(own) = own else {
+            return base.clone();
+        };
+        let (merged, overridden) = generators::merge_template(own, base);
+        for field in overridden {
+            problems.push(self.problem(
+                "template",
+                format!(
+                    "ApplicationSet {}: a generator's template sets {field} to an empty value (\"\", false, 0 or []), which Argo CD's merge (mergo) treats as unset, so the ApplicationSet template's value applies; remove it from the generator's template, or change spec.template",
+                    self.name
+                ),
+            ));
+        }
+        merged
+    }
+
+    /// Renders one generator's parameter sets into `template`, a chunk at a time.
+    #[allow(clippy::too_many_arguments)]
+    fn render(
+        &self,
+        sh: &Shell,
+        helm: &Path,
+        root: &Path,
+        cache: Option<&Cache>,
+        template: &Value,
+        sets: &Sets,
+        problems: &mut Vec<Problem>,
+        emit: &mut dyn FnMut(Vec<Application>) -> Result<()>,
+    ) -> Result<()> {
+        let spec = &self.doc["spec"];
         let mut leaves = Vec::new();
-        collect_leaves(&template, &mut Vec::new(), &mut leaves);
+        collect_leaves(template, &mut Vec::new(), &mut leaves);
         let patch = spec["templatePatch"].as_str();
         let mut texts: Vec<&str> = leaves.iter().map(|l| l.text.as_str()).collect();
         texts.extend(patch);
@@ -116,24 +154,21 @@ impl<'a> AppSet<'a> {
             sh,
             helm,
             cache,
-            template: &template,
+            template,
             leaves: &leaves,
             prepared: &prepared,
             has_patch: patch.is_some(),
             sets: Vec::with_capacity(CHUNK),
             unparsable: false,
         };
-        for generator in &generators {
-            generator.each(self, root, &mut |item| match item {
-                Ok(set) => chunks.push(set, &mut problems, emit),
-                Err(problem) => {
-                    problems.push(problem);
-                    Ok(())
-                }
-            })?;
-        }
-        chunks.flush(&mut problems, emit)?;
-        Ok(problems)
+        sets.each(self, root, &mut |item| match item {
+            Ok(set) => chunks.push(set, problems, emit),
+            Err(problem) => {
+                problems.push(problem);
+                Ok(())
+            }
+        })?;
+        chunks.flush(problems, emit)
     }
 
     /// The key to point at in the ApplicationSet file for rendered field `i`.

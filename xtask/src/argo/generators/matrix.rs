@@ -71,6 +71,25 @@ impl AppSet<'_> {
                 ));
             }
         }
+        // Argo CD transforms each child with an empty base template and keeps only its
+        // parameters (`getParams` in matrix.go): a child's own template does nothing.
+        for child in children {
+            let ignored = child
+                .as_mapping()
+                .into_iter()
+                .flatten()
+                .find_map(|(kind, spec)| {
+                    spec.get("template").map(|_| kind.as_str().unwrap_or("?"))
+                });
+            if let Some(kind) = ignored {
+                problems.push(self.problem(
+                    "template",
+                    format!(
+                        "the template of the matrix's child {kind} generator is ignored by Argo CD, which keeps only a child's parameters; move it to the matrix generator's own template, or into spec.template"
+                    ),
+                ));
+            }
+        }
         let first = self.params(root, &children[0], problems);
         let second = self.params(root, &children[1], problems);
         Some(Sets::Matrix(
