@@ -264,7 +264,7 @@ mod tests {
         let scratch = Tree::new(
             "files",
             &[
-                ("c/map/component.yaml", "name: one\npath: mine\nn: 3\n"),
+                ("c/map/component.yaml", "name: one\npath: mine\ncount: 3\n"),
                 ("c/list/component.yaml", "- name: a\n- name: b\n"),
                 ("c/empty/component.yaml", ""),
                 ("c/comment/component.yaml", "# nothing here\n"),
@@ -283,7 +283,7 @@ mod tests {
         };
         let map = scratch.params("c/map/component.yaml", "").unwrap();
         assert_eq!(map.len(), 1);
-        assert_eq!(map[0].map()["n"], json!(3));
+        assert_eq!(map[0].map()["count"], json!(3));
         // The file's own `path` is overwritten by the path parameters.
         assert_eq!(map[0].map()["path"]["basename"], json!("map"));
         assert_eq!(map[0].files, ["c/map/component.yaml"]);
