@@ -56,7 +56,7 @@ impl AppSet<'_> {
         }
         let prefix = git["pathParamPrefix"].as_str().unwrap_or_default();
         let mut included = std::collections::BTreeSet::new();
-        let mut excluded = Vec::new();
+        let mut excluded = std::collections::BTreeSet::new();
         for file in git["files"].as_sequence().into_iter().flatten() {
             let Some(pattern) = file["path"].as_str() else {
                 problems.push(self.problem("files", "every files entry needs a path"));
@@ -239,6 +239,84 @@ mod tests {
                 &files,
             );
             appset.file_params(self.0.path(), file, prefix)
+        }
+    }
+
+    /// The files of `git` over `tree` with `globbing`, or the problems.
+    fn selected(tree: &Tree, globbing: Globbing, git: &str) -> Result<Vec<String>, Vec<String>> {
+        let sh = xshell::Shell::new().unwrap();
+        let mut files = crate::argo::repository::Files::list(&sh, tree.0.path()).unwrap();
+        files.globbing = globbing;
+        let appset = AppSet::new(
+            "argocd/applicationsets/x.yaml",
+            "",
+            yaml("metadata: {name: x}"),
+            &files,
+        );
+        let mut problems = Vec::new();
+        let git = yaml(&format!("{{repoURL: {}, {git}}}", layout::REPO_URL));
+        match appset.git_files(&git, &mut problems) {
+            Some(Sets::Files { files, .. }) if problems.is_empty() => Ok(files),
+            _ => Err(problems.into_iter().map(|p| p.message).collect()),
+        }
+    }
+
+    /// `generateParamsForGitFiles` (applicationset/generators/git.go): the files of every include
+    /// pattern, less those of every exclude pattern, sorted.
+    #[test]
+    fn the_git_files_generator_selects_what_the_repo_server_returns() {
+        let tree = Tree::new(
+            "select",
+            &[
+                ("apps/a/component.yaml", ""),
+                ("apps/b/component.yaml", ""),
+                ("apps/b/deeper/component.yaml", ""),
+                ("apps/skip/component.yaml", ""),
+            ],
+        );
+        use Globbing::{Doublestar, Pathspec};
+        // (name, globbing, the generator's files, the files selected or a problem's words)
+        type Case<'c> = (&'c str, Globbing, &'c str, Result<&'c [&'c str], &'c str>);
+        let cases: &[Case] = &[
+            (
+                "the default globbing: * crosses folders, an exclude removes what it selects",
+                Pathspec,
+                "files: [{path: apps/*/component.yaml}, {path: apps/skip, exclude: true}]",
+                Ok(&["apps/a/component.yaml", "apps/b/component.yaml", "apps/b/deeper/component.yaml"]),
+            ),
+            (
+                "the new globbing: * stays within a folder",
+                Doublestar,
+                "files: [{path: apps/*/component.yaml}, {path: apps/skip/*.yaml, exclude: true}]",
+                Ok(&["apps/a/component.yaml", "apps/b/component.yaml"]),
+            ),
+            (
+                "the new globbing: a pattern that matches a folder fails the generator, an exclude one too",
+                Doublestar,
+                "files: [{path: apps/*/component.yaml}, {path: 'apps/skip/**', exclude: true}]",
+                Err("matches the folder apps/skip"),
+            ),
+            (
+                "an absolute pattern fails the generator: git refuses it",
+                Pathspec,
+                "files: [{path: /apps/a/component.yaml}]",
+                Err("is absolute"),
+            ),
+            (
+                "a pattern matching nothing is reported",
+                Pathspec,
+                "files: [{path: nowhere/*.yaml}]",
+                Err("matches no file"),
+            ),
+        ];
+        for (name, globbing, git, expected) in cases {
+            match (selected(&tree, *globbing, git), expected) {
+                (Ok(found), Ok(expected)) => assert_eq!(&found, expected, "{name}"),
+                (Err(found), Err(says)) => {
+                    assert!(found.iter().any(|m| m.contains(says)), "{name}: {found:?}")
+                }
+                (found, expected) => panic!("{name}: {found:?}, expected {expected:?}"),
+            }
         }
     }
 
