@@ -39,6 +39,22 @@ impl Repo {
         }
     }
 
+    /// A copy of the repository with `files` (repository path, text) added, rendering with the
+    /// pinned `helm` ("helm3" or "helm4").
+    fn with_files(helm: &str, files: &[(&str, &str)]) -> Repo {
+        let dir = TempDir::new("appset-model");
+        copy_content(dir.path());
+        for (path, text) in files {
+            let path = dir.path().join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        Repo {
+            dir,
+            helm: tool(helm),
+        }
+    }
+
     fn path(&self) -> &Path {
         self.dir.path()
     }
@@ -687,4 +703,133 @@ fn a_define_in_the_template_patch_is_evaluated_as_argo_cd_does() {
             "{helm}: {app:#}"
         );
     }
+}
+
+/// A second ApplicationSet whose git files generator reads `probe/*.yaml`, with a generator-level
+/// template: what Argo CD generates from it depends on the globbing, the template merge and the
+/// YAML semantics of Argo CD's Go code.
+const PROBE_APPSET: &str = r#"apiVersion: argoproj.io/v1alpha1
+kind: ApplicationSet
+metadata:
+  name: probe
+  namespace: argocd
+spec:
+  goTemplate: true
+  goTemplateOptions: ["missingkey=error"]
+  generators:
+    - git:
+        repoURL: https://github.com/ameideio/ameide-gitops.git
+        revision: main
+        files:
+          - path: probe/*.yaml
+        template:
+          metadata:
+            annotations:
+              octal: 'generator-{{ .octal }}'
+          spec:
+            project: ameide
+            destination:
+              server: https://kubernetes.default.svc
+  template:
+    metadata:
+      name: 'probe-{{ .path.basenameNormalized }}'
+      annotations:
+        from-appset: '{{ .path.filename }}'
+        octal: '{{ .octal }}'
+        exp: '{{ .exp }}'
+        big: '{{ .big }}'
+        flag: '{{ .flag }}'
+        quoted: '{{ .quoted }}'
+        half: '{{ .half }}'
+        kinds: '{{ kindOf .flag }} {{ kindOf .octal }} {{ kindOf .quoted }}'
+    spec:
+      project: ameide
+      destination:
+        server: https://kubernetes.default.svc
+        namespace: probe
+      source:
+        repoURL: https://github.com/ameideio/ameide-gitops.git
+        targetRevision: main
+        path: sources/charts/foundation/common/raw-manifests
+"#;
+/// Values that go-yaml v2 (YAML 1.1) reads differently from YAML 1.2.
+const PROBE_FILE: &str =
+    "octal: 0123\nexp: 1e3\nbig: 1000000\nflag: yes\nquoted: \"0123\"\nhalf: 0.5\n";
+
+/// The probe Applications `apps` lists: name -> annotations.
+fn probes(repo: &Repo) -> Vec<(String, Json)> {
+    let out = repo.run(&["apps", "--json"]);
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let apps = json(&out);
+    assert_eq!(apps["problems"], Json::Array(vec![]), "{apps:#}");
+    apps["applications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["name"].as_str().unwrap().starts_with("probe-"))
+        .map(|a| {
+            (
+                a["name"].as_str().unwrap().to_owned(),
+                a["manifest"]["metadata"]["annotations"].clone(),
+            )
+        })
+        .collect()
+}
+
+/// Argo CD's default globbing (`git ls-files`), its generator-template merge (mergo) and its YAML
+/// (go-yaml v2 into float64 parameters, printed by Go's `%v`), rendered by helm's engine.
+fn a_generator_file_and_template_give_what_argo_cd_gives(helm: &str) {
+    let repo = Repo::with_files(
+        helm,
+        &[
+            ("argocd/applicationsets/probe.yaml", PROBE_APPSET),
+            ("probe/a.yaml", PROBE_FILE),
+            ("probe/deeper/b.yaml", PROBE_FILE),
+        ],
+    );
+    let expected = |file: &str| {
+        serde_json::json!({
+            // The generator's template wins where it sets a field; the rest is spec.template's.
+            "octal": "generator-83",
+            "from-appset": file,
+            "exp": "1000",
+            "big": "1e+06",
+            "flag": "true",
+            "quoted": "0123",
+            "half": "0.5",
+            "kinds": "bool float64 string",
+        })
+    };
+    // `*` crosses folders by default (a Git pathspec), so probe/deeper/b.yaml is found too.
+    assert_eq!(
+        probes(&repo),
+        // In Argo CD's order: the files sorted.
+        [
+            ("probe-probe".to_owned(), expected("a.yaml")),
+            ("probe-deeper".to_owned(), expected("b.yaml")),
+        ]
+    );
+    // Under the new globbing `*` stays in probe/.
+    let settings = repo.path().join("config/argocd.yaml");
+    let text = std::fs::read_to_string(&settings).unwrap();
+    let doublestar = text.replace(
+        "enableNewGitFileGlobbing: false",
+        "enableNewGitFileGlobbing: true",
+    );
+    assert_ne!(text, doublestar, "config/argocd.yaml declares the globbing");
+    std::fs::write(&settings, doublestar).unwrap();
+    assert_eq!(
+        probes(&repo),
+        [("probe-probe".to_owned(), expected("a.yaml"))]
+    );
+}
+
+#[test]
+fn a_generator_file_and_template_give_what_argo_cd_gives_with_helm3() {
+    a_generator_file_and_template_give_what_argo_cd_gives("helm3");
+}
+
+#[test]
+fn a_generator_file_and_template_give_what_argo_cd_gives_with_helm4() {
+    a_generator_file_and_template_give_what_argo_cd_gives("helm4");
 }

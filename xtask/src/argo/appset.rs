@@ -9,7 +9,7 @@ use anyhow::Result;
 use xshell::Shell;
 
 use super::application::Application;
-use super::generators::ParamSet;
+use super::generators::{self, ParamSet};
 use super::gotemplate;
 use super::repository::Files;
 use super::template::{collect_leaves, show_path, Leaf, Step};
@@ -94,25 +94,89 @@ impl<'a> AppSet<'a> {
                 return Ok(problems);
             }
         };
-        let mut generators = Vec::new();
+        let base = spec.get("template").cloned().unwrap_or(Value::Null);
+        let mut planned = Vec::new();
         for generator in spec["generators"].as_sequence().into_iter().flatten() {
-            if generator.get("template").is_some() {
-                problems.push(self.problem(
-                    "template",
-                    "a generator-level template override is not emulated offline; move it into spec.template",
-                ));
+            let Some(sets) = self.params(root, generator, &mut problems) else {
                 continue;
-            }
-            generators.extend(self.params(root, generator, &mut problems));
+            };
+            let template = self.generator_template(generator, &base, &mut problems);
+            let prepared = self.prepare(&template, missing_key, &mut problems);
+            planned.push((template, sets, prepared));
         }
-        if generators.is_empty() {
+        // A template Argo CD cannot parse fails the whole ApplicationSet: none is rendered.
+        if planned.iter().any(|(_, _, prepared)| prepared.is_none()) {
             return Ok(problems);
         }
-
-        let template = spec.get("template").cloned().unwrap_or(Value::Null);
-        let mut leaves = Vec::new();
-        collect_leaves(&template, &mut Vec::new(), &mut leaves);
         let patch = spec["templatePatch"].as_str();
+        let decoder = patch.and_then(|_| ArgoCd::load(root).ok());
+        for (template, sets, prepared) in &planned {
+            let (leaves, prepared) = prepared.as_ref().expect("checked above");
+            let mut chunks = Chunks {
+                appset: self,
+                sh,
+                helm,
+                cache,
+                template,
+                leaves,
+                prepared,
+                has_patch: patch.is_some(),
+                decoder: decoder.as_ref(),
+                sets: Vec::with_capacity(CHUNK),
+                unparsable: false,
+            };
+            sets.each(self, root, &mut |item| match item {
+                Ok(set) => chunks.push(set, &mut problems, emit),
+                Err(problem) => {
+                    problems.push(problem);
+                    Ok(())
+                }
+            })?;
+            chunks.flush(&mut problems, emit)?;
+        }
+        Ok(problems)
+    }
+
+    /// The template one entry of `spec.generators` renders: its generator's own `template`
+    /// merged over the ApplicationSet's ([`generators::merge_template`]), or the ApplicationSet's.
+    fn generator_template(
+        &self,
+        generator: &Value,
+        base: &Value,
+        problems: &mut Vec<Problem>,
+    ) -> Value {
+        let own = generator
+            .as_mapping()
+            .into_iter()
+            .flatten()
+            .find_map(|(_, spec)| spec.get("template"));
+        let Some(own) = own else {
+            return base.clone();
+        };
+        let (merged, overridden) = generators::merge_template(own, base);
+        for field in overridden {
+            problems.push(self.problem(
+                "template",
+                format!(
+                    "ApplicationSet {}: a generator's template sets {field} to an empty value (\"\", false, 0 or []), which Argo CD's merge (mergo) treats as unset, so the ApplicationSet template's value applies; remove it from the generator's template, or change spec.template",
+                    self.name
+                ),
+            ));
+        }
+        merged
+    }
+
+    /// The texts of `template`'s leaves and of the `templatePatch`, prepared for helm's engine;
+    /// `None` when one calls a function Argo CD does not define (each is a problem).
+    fn prepare(
+        &self,
+        template: &Value,
+        missing_key: gotemplate::MissingKey,
+        problems: &mut Vec<Problem>,
+    ) -> Option<(Vec<Leaf>, Vec<String>)> {
+        let mut leaves = Vec::new();
+        collect_leaves(template, &mut Vec::new(), &mut leaves);
+        let patch = self.doc["spec"]["templatePatch"].as_str();
         let mut texts: Vec<&str> = leaves.iter().map(|l| l.text.as_str()).collect();
         texts.extend(patch);
         let mut prepared = Vec::new();
@@ -132,33 +196,7 @@ impl<'a> AppSet<'a> {
             }
             prepared.push(p.text);
         }
-        if undefined {
-            return Ok(problems);
-        }
-        let mut chunks = Chunks {
-            appset: self,
-            sh,
-            helm,
-            cache,
-            template: &template,
-            leaves: &leaves,
-            prepared: &prepared,
-            has_patch: patch.is_some(),
-            decoder: patch.and_then(|_| ArgoCd::load(root).ok()),
-            sets: Vec::with_capacity(CHUNK),
-            unparsable: false,
-        };
-        for generator in &generators {
-            generator.each(self, root, &mut |item| match item {
-                Ok(set) => chunks.push(set, &mut problems, emit),
-                Err(problem) => {
-                    problems.push(problem);
-                    Ok(())
-                }
-            })?;
-        }
-        chunks.flush(&mut problems, emit)?;
-        Ok(problems)
+        (!undefined).then_some((leaves, prepared))
     }
 
     /// The key to point at in the ApplicationSet file for rendered field `i`.
@@ -196,7 +234,7 @@ struct Chunks<'c> {
     prepared: &'c [String],
     has_patch: bool,
     /// The Argo CD schema the patched Applications are decoded with.
-    decoder: Option<ArgoCd>,
+    decoder: Option<&'c ArgoCd>,
     sets: Vec<ParamSet>,
     /// A template does not parse: nothing more is rendered (the problem is reported once).
     unparsable: bool,
@@ -290,7 +328,7 @@ impl Chunks<'_> {
                 self.leaves,
                 &strings,
                 self.has_patch,
-                self.decoder.as_ref(),
+                self.decoder,
             ) {
                 Ok((app, sources)) => {
                     problems.extend(sources);

@@ -22,6 +22,7 @@ mod gotemplate;
 mod names;
 pub mod render_plan;
 pub mod repository;
+pub mod settings;
 mod template;
 mod yaml;
 
@@ -169,7 +170,10 @@ pub fn discover_each(
             .with_context(|| format!("listing {}", layout::APPSETS_DIR))?,
         ..Discovery::default()
     };
-    let files = repository::Files::list(sh, root).context("listing the repository's files")?;
+    let mut files = repository::Files::list(sh, root).context("listing the repository's files")?;
+    let (globbing, setting_problem) = settings::globbing(root);
+    files.globbing = globbing;
+    discovery.problems.extend(setting_problem);
     let mut names = Names::default();
     for path in &discovery.appsets {
         let text =

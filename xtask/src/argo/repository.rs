@@ -12,12 +12,17 @@ use std::path::Path;
 use anyhow::Result;
 use xshell::Shell;
 
+use super::glob::Globbing;
 use crate::git;
 use crate::layout;
 
-/// The repository's files, sorted repository paths.
+/// The repository's files, sorted repository paths, and how the repo-server matches a git files
+/// generator's pattern against them ([`Globbing`], declared by the repository).
 #[derive(Debug, Default)]
-pub struct Files(Vec<String>);
+pub struct Files {
+    files: Vec<String>,
+    pub globbing: Globbing,
+}
 
 impl Files {
     pub fn list(sh: &Shell, root: &Path) -> Result<Files> {
@@ -34,7 +39,10 @@ impl Files {
                 layout::walk(root, "", not_git)?
             }
         };
-        Ok(Files(files))
+        Ok(Files {
+            files,
+            globbing: Globbing::default(),
+        })
     }
 
     /// The files at or under the folder `dir` ("" is the root).
@@ -43,8 +51,8 @@ impl Files {
         let inside = |f: &str| {
             dir.is_empty() || f == dir || f.strip_prefix(dir).is_some_and(|r| r.starts_with('/'))
         };
-        let start = self.0.partition_point(|f| f.as_str() < dir);
-        self.0[start..]
+        let start = self.files.partition_point(|f| f.as_str() < dir);
+        self.files[start..]
             .iter()
             .map(String::as_str)
             .take_while(|f| f.starts_with(dir))
@@ -53,6 +61,6 @@ impl Files {
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &str> {
-        self.0.iter().map(String::as_str)
+        self.files.iter().map(String::as_str)
     }
 }

@@ -176,11 +176,9 @@ fn shared_inputs(root: &Path, appset: &str, changed: &BTreeSet<&str>) -> Vec<Rea
             continue;
         }
         for file in changed.iter() {
-            let hit = if literal == pattern {
-                *file == pattern
-            } else {
-                under(file, &literal)
-            };
+            // A pattern without wildcards selects the file it names, or every file under the
+            // folder it names (a Git pathspec, docs/argo-model.md).
+            let hit = *file == literal.trim_end_matches('/') || under(file, &literal);
             if hit {
                 reasons.push(Reason::ClusterFile(file.to_string()));
             }

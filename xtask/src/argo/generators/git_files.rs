@@ -9,7 +9,7 @@ use serde_json::{Map as JsonMap, Value as Json};
 use super::{Generator, ParamSet, Sets};
 use crate::argo::application::same_repo;
 use crate::argo::appset::AppSet;
-use crate::argo::glob;
+use crate::argo::glob::{self, Globbing};
 use crate::argo::names::sanitize_name;
 use crate::argo::yaml::{parse_documents, to_json};
 use crate::argo::RULE_GENERATOR_FILE;
@@ -56,23 +56,25 @@ impl AppSet<'_> {
         }
         let prefix = git["pathParamPrefix"].as_str().unwrap_or_default();
         let mut included = std::collections::BTreeSet::new();
-        let mut excluded = Vec::new();
+        let mut excluded = std::collections::BTreeSet::new();
         for file in git["files"].as_sequence().into_iter().flatten() {
             let Some(pattern) = file["path"].as_str() else {
                 problems.push(self.problem("files", "every files entry needs a path"));
                 continue;
             };
+            // Excluded files are those the repo-server returns for the pattern too
+            // (`generateParamsForGitFiles`, applicationset/generators/git.go).
+            let found = match self.select(pattern) {
+                Ok(found) => found,
+                Err(message) => {
+                    problems.push(self.problem("path", message));
+                    return None;
+                }
+            };
             if file["exclude"].as_bool() == Some(true) {
-                excluded.push(pattern);
+                excluded.extend(found);
                 continue;
             }
-            let found: Vec<String> = self
-                .files
-                .under(&glob::literal_prefix(pattern))
-                .into_iter()
-                .filter(|f| glob::matches(pattern, f))
-                .map(str::to_owned)
-                .collect();
             if found.is_empty() {
                 problems.push(self.problem(
                     "path",
@@ -84,12 +86,40 @@ impl AppSet<'_> {
         // Matched files in sorted order (a BTreeSet), the excluded ones removed.
         let files = included
             .into_iter()
-            .filter(|file| !excluded.iter().any(|pattern| glob::matches(pattern, file)))
+            .filter(|file| !excluded.contains(file))
             .collect();
         Some(Sets::Files {
             files,
             prefix: prefix.to_owned(),
         })
+    }
+
+    /// The files the repo-server returns for one pattern (`GetGitFiles`), or why it fails: Git
+    /// refuses the pattern, or, under the new globbing, the pattern matches a folder, which the
+    /// repo-server then cannot read.
+    fn select(&self, pattern: &str) -> Result<Vec<String>, String> {
+        let globbing = self.files.globbing;
+        let fails = "the repo-server fails on it, and so does the git files generator (Argo CD stops updating every Application of this ApplicationSet)";
+        let normalized = globbing
+            .normalize(pattern)
+            .map_err(|why| format!("git files pattern {why}; {fails}"))?;
+        let candidates = self.files.under(&glob::literal_prefix(&normalized));
+        if globbing == Globbing::Doublestar {
+            let mut folders = candidates
+                .iter()
+                .flat_map(|f| f.match_indices('/').map(|(at, _)| &f[..at]))
+                .filter(|folder| globbing.matches(&normalized, folder));
+            if let Some(folder) = folders.next() {
+                return Err(format!(
+                    "git files pattern {pattern} matches the folder {folder} (the new globbing returns folders too), which the repo-server cannot read as a file; {fails}. End the pattern with a file name"
+                ));
+            }
+        }
+        Ok(candidates
+            .into_iter()
+            .filter(|f| globbing.matches(&normalized, f))
+            .map(str::to_owned)
+            .collect())
     }
 
     /// The parameter sets of one file: a map gives one, a list one per element, an empty file one
@@ -212,6 +242,84 @@ mod tests {
         }
     }
 
+    /// The files of `git` over `tree` with `globbing`, or the problems.
+    fn selected(tree: &Tree, globbing: Globbing, git: &str) -> Result<Vec<String>, Vec<String>> {
+        let sh = xshell::Shell::new().unwrap();
+        let mut files = crate::argo::repository::Files::list(&sh, tree.0.path()).unwrap();
+        files.globbing = globbing;
+        let appset = AppSet::new(
+            "argocd/applicationsets/x.yaml",
+            "",
+            yaml("metadata: {name: x}"),
+            &files,
+        );
+        let mut problems = Vec::new();
+        let git = yaml(&format!("{{repoURL: {}, {git}}}", layout::REPO_URL));
+        match appset.git_files(&git, &mut problems) {
+            Some(Sets::Files { files, .. }) if problems.is_empty() => Ok(files),
+            _ => Err(problems.into_iter().map(|p| p.message).collect()),
+        }
+    }
+
+    /// `generateParamsForGitFiles` (applicationset/generators/git.go): the files of every include
+    /// pattern, less those of every exclude pattern, sorted.
+    #[test]
+    fn the_git_files_generator_selects_what_the_repo_server_returns() {
+        let tree = Tree::new(
+            "select",
+            &[
+                ("apps/a/component.yaml", ""),
+                ("apps/b/component.yaml", ""),
+                ("apps/b/deeper/component.yaml", ""),
+                ("apps/skip/component.yaml", ""),
+            ],
+        );
+        use Globbing::{Doublestar, Pathspec};
+        // (name, globbing, the generator's files, the files selected or a problem's words)
+        type Case<'c> = (&'c str, Globbing, &'c str, Result<&'c [&'c str], &'c str>);
+        let cases: &[Case] = &[
+            (
+                "the default globbing: * crosses folders, an exclude removes what it selects",
+                Pathspec,
+                "files: [{path: apps/*/component.yaml}, {path: apps/skip, exclude: true}]",
+                Ok(&["apps/a/component.yaml", "apps/b/component.yaml", "apps/b/deeper/component.yaml"]),
+            ),
+            (
+                "the new globbing: * stays within a folder",
+                Doublestar,
+                "files: [{path: apps/*/component.yaml}, {path: apps/skip/*.yaml, exclude: true}]",
+                Ok(&["apps/a/component.yaml", "apps/b/component.yaml"]),
+            ),
+            (
+                "the new globbing: a pattern that matches a folder fails the generator, an exclude one too",
+                Doublestar,
+                "files: [{path: apps/*/component.yaml}, {path: 'apps/skip/**', exclude: true}]",
+                Err("matches the folder apps/skip"),
+            ),
+            (
+                "an absolute pattern fails the generator: git refuses it",
+                Pathspec,
+                "files: [{path: /apps/a/component.yaml}]",
+                Err("is absolute"),
+            ),
+            (
+                "a pattern matching nothing is reported",
+                Pathspec,
+                "files: [{path: nowhere/*.yaml}]",
+                Err("matches no file"),
+            ),
+        ];
+        for (name, globbing, git, expected) in cases {
+            match (selected(&tree, *globbing, git), expected) {
+                (Ok(found), Ok(expected)) => assert_eq!(&found, expected, "{name}"),
+                (Err(found), Err(says)) => {
+                    assert!(found.iter().any(|m| m.contains(says)), "{name}: {found:?}")
+                }
+                (found, expected) => panic!("{name}: {found:?}, expected {expected:?}"),
+            }
+        }
+    }
+
     #[test]
     fn path_parameters_are_argo_cds() {
         assert_eq!(
@@ -234,7 +342,7 @@ mod tests {
         let scratch = Tree::new(
             "files",
             &[
-                ("c/map/component.yaml", "name: one\npath: mine\nn: 3\n"),
+                ("c/map/component.yaml", "name: one\npath: mine\ncount: 3\n"),
                 ("c/list/component.yaml", "- name: a\n- name: b\n"),
                 ("c/empty/component.yaml", ""),
                 ("c/comment/component.yaml", "# nothing here\n"),
@@ -253,7 +361,7 @@ mod tests {
         };
         let map = scratch.params("c/map/component.yaml", "").unwrap();
         assert_eq!(map.len(), 1);
-        assert_eq!(map[0].map()["n"], json!(3));
+        assert_eq!(map[0].map()["count"], json!(3));
         // The file's own `path` is overwritten by the path parameters.
         assert_eq!(map[0].map()["path"]["basename"], json!("map"));
         assert_eq!(map[0].files, ["c/map/component.yaml"]);

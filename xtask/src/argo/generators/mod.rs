@@ -5,6 +5,7 @@
 mod git_files;
 mod list;
 mod matrix;
+mod template;
 
 use std::path::Path;
 
@@ -16,6 +17,7 @@ use super::appset::AppSet;
 use crate::layout;
 use crate::verify::problem::Problem;
 use matrix::merge_first_wins;
+pub(crate) use template::merge as merge_template;
 
 /// One generator kind: reads its entry of `spec.generators` into parameter sets, or `None` when
 /// the entry cannot be emulated (a problem says why).

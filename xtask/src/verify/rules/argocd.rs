@@ -44,9 +44,12 @@ impl ArgoCd {
             .flatten()
             .filter_map(|(k, _)| k.as_str())
             .collect();
-        let version = match (doc["version"].as_str(), keys.as_slice()) {
-            (Some(version), ["version"]) => version.to_owned(),
-            _ => return Err(refuse(format!("must hold exactly one key, version, a quoted major.minor of Argo CD such as \"3.5\" (one of {known})"))),
+        // The file's other key is read by the model of Argo CD (`crate::argo::settings`).
+        let allowed =
+            |k: &&str| *k == "version" || *k == crate::argo::settings::NEW_GIT_FILE_GLOBBING;
+        let version = match doc["version"].as_str() {
+            Some(version) if keys.iter().all(allowed) => version.to_owned(),
+            _ => return Err(refuse(format!("must hold the key version, a quoted major.minor of Argo CD such as \"3.5\" (one of {known}), and optionally {}: true|false; no other key", crate::argo::settings::NEW_GIT_FILE_GLOBBING))),
         };
         let Some((_, text)) = SCHEMAS.iter().find(|(v, _)| *v == version) else {
             return Err(refuse(format!("version {version:?}: the repository holds no Argo CD schema for it; use one of {known}, or add xtask/schemas/argocd/{version}.yaml")));
@@ -342,7 +345,13 @@ mod tests {
             .err()
             .unwrap()
             .message
-            .contains("exactly one key"));
+            .contains("no other key"));
+        std::fs::write(
+            dir.join(VERSION_FILE),
+            "version: \"3.5\"\nenableNewGitFileGlobbing: true\n",
+        )
+        .unwrap();
+        assert_eq!(ArgoCd::load(&dir).unwrap().version, "3.5");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
