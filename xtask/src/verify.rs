@@ -433,7 +433,13 @@ impl Stream<'_> {
             results.accepted,
             problem::Naming::After,
         ));
-        self.problems.extend(results.owners.problems());
+        // Unused project permissions are known only when every Application rendered.
+        let every = self.env.is_none()
+            && self.selector.is_none()
+            && self.shard.is_none()
+            && results.failed.is_empty();
+        self.problems
+            .extend(results.owners.problems(self.acceptance, every));
         self.failed.extend(results.failed);
         discovery
     }

@@ -192,16 +192,36 @@ pub struct Checked {
 /// `shared-resource`: objects two or more Applications render, with those Applications' names
 /// and component files, as Argo CD's SharedResourceWarning would name them. Each object is
 /// noted once with its first Application; only the conflicts keep more.
+///
+/// It also notes the cluster-scoped kinds each AppProject's Applications render, for
+/// `app-project-unused`.
 #[derive(Debug, Default)]
 pub struct Owners {
     first: HashMap<String, (String, String)>,
     shared: BTreeMap<String, BTreeSet<(String, String)>>,
+    /// (project, group, kind) of every cluster-scoped object rendered, and of the Namespace
+    /// `CreateNamespace=true` creates.
+    cluster_kinds: BTreeSet<(String, String, String)>,
 }
 
 impl Owners {
     pub fn add(&mut self, app: &Application, objects: Vec<String>) {
         let owner = (app.name.clone(), app.component_file.clone());
+        let project = project::project_name(app).unwrap_or_default();
+        let creates_namespace = app.manifest.contains("\"CreateNamespace=true\"");
+        if creates_namespace {
+            self.cluster_kinds
+                .insert((project.clone(), String::new(), "Namespace".to_owned()));
+        }
         for object in objects {
+            let mut parts = object.splitn(4, '/');
+            if let (Some(group), Some(kind), Some("")) = (parts.next(), parts.next(), parts.next())
+            {
+                let key = (project.clone(), group.to_owned(), kind.to_owned());
+                if !self.cluster_kinds.contains(&key) {
+                    self.cluster_kinds.insert(key);
+                }
+            }
             match self.first.get(&object) {
                 Some(first) if first.0 != owner.0 => {
                     let shared = self.shared.entry(object).or_default();
@@ -216,8 +236,22 @@ impl Owners {
         }
     }
 
-    /// One problem per shared object, at the component file of each Application but the first.
-    pub fn problems(self) -> Vec<Problem> {
+    /// One problem per shared object, at the component file of each Application but the first;
+    /// when `every` Application was rendered, the cluster-scoped permissions none of them uses
+    /// (`app-project-unused`: on a part of them, an unused one proves nothing).
+    pub fn problems(self, acceptance: &Acceptance, every: bool) -> Vec<Problem> {
+        let mut problems = match every {
+            true => acceptance
+                .projects
+                .unused_cluster_permissions(&acceptance.root, &self.cluster_kinds),
+            false => Vec::new(),
+        };
+        problems.extend(self.shared_problems());
+        problems
+    }
+
+    /// `shared-resource`.
+    fn shared_problems(self) -> Vec<Problem> {
         let mut problems = Vec::new();
         for (object, owners) in self.shared {
             let names: Vec<&str> = owners.iter().map(|(name, _)| name.as_str()).collect();
@@ -618,7 +652,7 @@ mod tests {
         );
         owners.add(&app("dev-b", "b.yaml"), vec![quota.clone()]);
         owners.add(&app("dev-a", "a.yaml"), vec![quota]);
-        let problems = owners.problems();
+        let problems = owners.shared_problems();
         assert_eq!(problems.len(), 1, "{problems:?}");
         assert_eq!(
             (problems[0].path.as_str(), problems[0].rule),
