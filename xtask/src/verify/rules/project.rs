@@ -480,6 +480,42 @@ mod tests {
     }
 
     #[test]
+    fn a_cluster_scoped_permission_no_application_uses_is_reported() {
+        let fx = super::super::fixture::Fixture::new();
+        let projects = Projects::load(fx.root());
+        let used = |kinds: &[(&str, &str, &str)]| {
+            kinds
+                .iter()
+                .map(|(p, g, k)| (p.to_string(), g.to_string(), k.to_string()))
+                .collect()
+        };
+        let all = used(&[
+            ("ameide", "", "Namespace"),
+            (
+                "ameide-cluster",
+                "apiextensions.k8s.io",
+                "CustomResourceDefinition",
+            ),
+        ]);
+        assert_eq!(
+            projects.unused_cluster_permissions(fx.root(), &all),
+            Vec::new()
+        );
+        let found =
+            projects.unused_cluster_permissions(fx.root(), &used(&[("ameide", "", "Namespace")]));
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(
+            (found[0].path.as_str(), found[0].rule),
+            ("argocd/projects/ameide-cluster.yaml", RULE_UNUSED)
+        );
+        assert!(
+            found[0].message.contains("(they render none)"),
+            "{}",
+            found[0].message
+        );
+    }
+
+    #[test]
     fn kinds_are_permitted_as_argo_cd_permits_them() {
         let spec = &project()["spec"];
         assert!(group_kind_permitted(spec, "", "Namespace", "x", false));
