@@ -448,7 +448,8 @@ impl Stream<'_> {
     /// noted for the report.
     fn narrow(&mut self, mut apps: Vec<Application>) -> Vec<Application> {
         for app in &apps {
-            if !self.envs_seen.contains(&app.env) {
+            // A cluster-scoped Application belongs to no env.
+            if !app.env.is_empty() && !self.envs_seen.contains(&app.env) {
                 self.envs_seen.push(app.env.clone());
             }
         }
