@@ -192,6 +192,10 @@ enum JsonReport {
     },
     Verify,
     Apps,
+    /// The preview's shape, of the base it was asked to compare with.
+    Preview {
+        base: String,
+    },
 }
 
 impl JsonReport {
@@ -206,8 +210,26 @@ impl JsonReport {
                 Some(JsonReport::Verify)
             }
             Command::Apps(flags) if flags.json => Some(JsonReport::Apps),
+            Command::Preview(flags) if flags.wants_json() => Some(JsonReport::Preview {
+                base: flags.base.clone(),
+            }),
+            Command::EnablePrimitive(flags) => JsonReport::of_verb(&**flags),
+            Command::DisablePrimitive(flags) => JsonReport::of_verb(&**flags),
+            Command::PromotePrimitive(flags) => JsonReport::of_verb(&**flags),
+            Command::RetirePrimitive(flags) => JsonReport::of_verb(&**flags),
+            Command::UpgradeWiring(flags) => JsonReport::of_verb(&**flags),
             _ => None,
         }
+    }
+
+    /// A lifecycle verb reports in the scaffold's shape, naming itself.
+    fn of_verb<V: lifecycle::Verb>(verb: &V) -> Option<JsonReport> {
+        let common = verb.common();
+        common.json.then(|| JsonReport::Scaffold {
+            command: V::COMMAND,
+            component: verb.subject(),
+            dry_run: common.dry_run,
+        })
     }
 
     /// From the raw arguments, for flags clap refused: the subcommand is the first word that is
@@ -231,6 +253,9 @@ impl JsonReport {
         match verb {
             "verify" => Some(JsonReport::Verify),
             "apps" => Some(JsonReport::Apps),
+            "preview" => Some(JsonReport::Preview {
+                base: flag_value(args, "--base").unwrap_or(preview::model::DEFAULT_BASE.to_owned()),
+            }),
             _ => None,
         }
     }
@@ -248,8 +273,20 @@ impl JsonReport {
             } => scaffold::print_failure_json(command, component, err, *dry_run),
             JsonReport::Verify => println!("{}", verify::failure_json(err)),
             JsonReport::Apps => println!("{}", apps::failure_json(err)),
+            JsonReport::Preview { base } => println!("{}", preview::failure_json(base, err)),
         }
     }
+}
+
+/// The value of `--flag VALUE` or `--flag=VALUE` in raw arguments.
+fn flag_value(args: &[String], flag: &str) -> Option<String> {
+    args.iter()
+        .enumerate()
+        .find_map(|(i, arg)| match arg.strip_prefix(flag)?.strip_prefix('=') {
+            Some(value) => Some(value.to_owned()),
+            None if arg == flag => args.get(i + 1).cloned(),
+            None => None,
+        })
 }
 
 /// The repository root: the nearest ancestor of the current directory holding the ApplicationSets,

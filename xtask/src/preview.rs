@@ -30,6 +30,9 @@ pub struct Flags {
     /// markdown (a pull request comment, cut to GitHub's limit) or json (everything).
     #[arg(long, value_enum, default_value_t = Format::Markdown)]
     pub format: Format,
+    /// The same as `--format json`, spelled as in every other subcommand.
+    #[arg(long)]
+    pub json: bool,
     /// Write the preview to FILE instead of stdout.
     #[arg(long, value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -46,9 +49,10 @@ pub fn run(sh: &Shell, flags: &Flags) -> Result<()> {
     let root = sh.current_dir();
     let helm = tools::helm(sh)?;
     let preview = pipeline::make(sh, &helm, &root, &flags.base)?;
-    let text = match flags.format {
-        Format::Markdown => markdown::render(&preview),
-        Format::Json => json::render(&preview),
+    let text = if flags.wants_json() {
+        json::render(&preview)
+    } else {
+        markdown::render(&preview)
     };
     match &flags.output {
         Some(path) => std::fs::write(path, &text)
@@ -57,6 +61,22 @@ pub fn run(sh: &Shell, flags: &Flags) -> Result<()> {
     }
     eprintln!("{}", summary(&preview));
     Ok(())
+}
+
+impl Flags {
+    pub fn wants_json(&self) -> bool {
+        self.json || self.format == Format::Json
+    }
+}
+
+/// The JSON of a preview that could not be made: the preview's keys, nothing in them, and what
+/// went wrong in `errors`. It goes to stdout, also with `--output`.
+pub fn failure_json(base: &str, err: &anyhow::Error) -> serde_json::Value {
+    serde_json::json!({
+        "base": base,
+        "applications": [],
+        "errors": [format!("{err:#}")],
+    })
 }
 
 /// One line for the terminal: how many Applications change, against what.

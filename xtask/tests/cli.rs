@@ -10,38 +10,18 @@ use std::process::{Command, Output, Stdio};
 
 use pretty_assertions::assert_eq;
 use serde_json::Value;
-use support::{code, copy_content, stderr, stdout, tool, TempDir};
+use support::world::{Copy, World};
+use support::{code, stderr, stdout, TempDir};
 
-const ORDERS: [&str; 7] = [
-    "scaffold-primitive",
-    "--kind",
-    "domain",
-    "--name",
-    "orders",
-    "--version",
-    "v0",
-];
-
+/// The shared [`support::world::xtask`], with the render cache inside `dir`.
 fn xtask(dir: &Path, args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_xtask"));
-    command
-        .args(args)
-        .current_dir(dir)
-        .env("AMEIDE_HELM", tool("helm3"))
-        .env_remove("AMEIDE_HELM_VERSION")
-        .env_remove("GITHUB_STEP_SUMMARY")
-        .env("AMEIDE_CACHE_DIR", dir.join(".cache-test"));
+    let mut command = support::world::xtask(dir, args);
+    command.env("AMEIDE_CACHE_DIR", dir.join(".cache-test"));
     command
 }
 
 fn run(dir: &Path, args: &[&str]) -> Output {
     xtask(dir, args).output().expect("running xtask")
-}
-
-fn repository() -> TempDir {
-    let dir = TempDir::new("cli-e2e");
-    copy_content(dir.path());
-    dir
 }
 
 /// Stdout as exactly one JSON object: nothing before or after it.
@@ -64,7 +44,7 @@ fn keys(object: &serde_json::Map<String, Value>) -> Vec<&str> {
 
 #[test]
 fn a_reader_that_stops_early_ends_every_printing_command_quietly() {
-    let repo = repository();
+    let repo = Copy::new();
     let commands: &[&[&str]] = &[
         &["--help"],
         &["verify", "--help"],
@@ -126,107 +106,151 @@ fn a_reader_that_stops_early_ends_every_printing_command_quietly() {
         .exists());
 }
 
+const SCAFFOLD_SHAPE: &[&str] = &[
+    "applications",
+    "component",
+    "dry_run",
+    "errors",
+    "files",
+    "guardrails",
+    "operation",
+    "owned_values",
+];
+const VERIFY_SHAPE: &[&str] = &["applications", "errors", "ok", "problems", "rendered"];
+const APPS_SHAPE: &[&str] = &["applications", "errors", "problems"];
+const PREVIEW_SHAPE: &[&str] = &["applications", "base", "errors"];
+
+const IMAGE: &str =
+    "registry.invalid/ameide/orders@sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
+
+/// Every subcommand that prints JSON, with flags that parse and ask for it; its report's keys;
+/// and the component a scaffold-shaped report names.
+fn json_subcommands() -> Vec<(
+    Vec<&'static str>,
+    &'static [&'static str],
+    Option<&'static str>,
+)> {
+    let target = ["--kind", "domain", "--name", "orders", "--version", "v0"];
+    let verb = |verb: &'static str, rest: &[&'static str]| -> Vec<&'static str> {
+        [&[verb][..], &target, rest, &["--json"]].concat()
+    };
+    let orders = Some("domain-orders-v0");
+    vec![
+        (verb("scaffold-primitive", &[]), SCAFFOLD_SHAPE, orders),
+        (
+            verb("enable-primitive", &["--env", "dev", "--image-ref", IMAGE]),
+            SCAFFOLD_SHAPE,
+            orders,
+        ),
+        (
+            verb("disable-primitive", &["--env", "dev"]),
+            SCAFFOLD_SHAPE,
+            orders,
+        ),
+        (
+            verb("promote-primitive", &["--from", "dev", "--to", "staging"]),
+            SCAFFOLD_SHAPE,
+            orders,
+        ),
+        (verb("retire-primitive", &[]), SCAFFOLD_SHAPE, orders),
+        (verb("upgrade-wiring", &[]), SCAFFOLD_SHAPE, orders),
+        (
+            vec!["upgrade-wiring", "--all", "--json"],
+            SCAFFOLD_SHAPE,
+            Some("all"),
+        ),
+        (vec!["verify", "--json"], VERIFY_SHAPE, None),
+        (vec!["verify", "--format", "json"], VERIFY_SHAPE, None),
+        (vec!["apps", "--json"], APPS_SHAPE, None),
+        (vec!["preview", "--json"], PREVIEW_SHAPE, None),
+        (vec!["preview", "--format", "json"], PREVIEW_SHAPE, None),
+    ]
+}
+
 #[test]
 fn json_outside_the_repository_is_one_object_in_each_subcommands_shape() {
     let outside = TempDir::new("cli-outside");
-    let scaffold: Vec<&str> = ORDERS.iter().copied().chain(["--json"]).collect();
-    let cases: &[(&[&str], &[&str])] = &[
-        (
-            &scaffold,
-            &[
-                "applications",
-                "component",
-                "dry_run",
-                "errors",
-                "files",
-                "guardrails",
-                "operation",
-                "owned_values",
-            ],
-        ),
-        (
-            &["verify", "--json"],
-            &["applications", "errors", "ok", "problems", "rendered"],
-        ),
-        (
-            &["verify", "--format", "json"],
-            &["applications", "errors", "ok", "problems", "rendered"],
-        ),
-        (&["apps", "--json"], &["applications", "errors", "problems"]),
-    ];
-    for (args, shape) in cases {
-        let out = run(outside.path(), args);
+    for (args, shape, component) in json_subcommands() {
+        let out = run(outside.path(), &args);
         assert_eq!(code(&out), 1, "{args:?}: {}", stderr(&out));
         let object = one_object(&out);
-        assert_eq!(keys(&object), *shape, "{args:?}");
+        assert_eq!(keys(&object), shape, "{args:?}");
         let error = object["errors"][0].as_str().unwrap_or_default();
         assert!(
             error.contains("is not inside the ameide-gitops repository"),
             "{args:?}: {error}"
         );
         assert!(stderr(&out).contains("not inside"), "{args:?}");
+        if let Some(component) = component {
+            assert_eq!(
+                (&object["operation"], &object["component"]),
+                (&Value::from("error"), &Value::from(component)),
+                "{args:?}"
+            );
+        }
+        if shape == PREVIEW_SHAPE {
+            assert_eq!(object["base"], "origin/main", "{args:?}");
+        }
     }
-    let out = run(outside.path(), &scaffold);
-    let object = one_object(&out);
-    assert_eq!(
-        (&object["operation"], &object["component"]),
-        (&Value::from("error"), &Value::from("domain-orders-v0"))
-    );
 }
 
 #[test]
 fn a_bad_flag_with_json_answers_in_that_subcommands_shape() {
-    let repo = repository();
-    let cases: &[(&[&str], &[&str])] = &[
-        (
-            &["verify", "--json", "--no-such-flag"],
-            &["applications", "errors", "ok", "problems", "rendered"],
-        ),
-        (
-            &["apps", "--no-such-flag", "--json"],
-            &["applications", "errors", "problems"],
-        ),
-        (
-            &[
-                "scaffold-primitive",
-                "--json",
-                "--no-such-flag",
-                "--kind",
-                "domain",
-            ],
-            &[
-                "applications",
-                "component",
-                "dry_run",
-                "errors",
-                "files",
-                "guardrails",
-                "operation",
-                "owned_values",
-            ],
-        ),
-    ];
-    for (args, shape) in cases {
-        let out = run(repo.path(), args);
+    let repo = Copy::new();
+    for (mut args, shape, _) in json_subcommands() {
+        args.insert(1, "--no-such-flag");
+        let out = run(repo.path(), &args);
         assert_eq!(code(&out), 2, "{args:?}: {}", stderr(&out));
         let object = one_object(&out);
-        assert_eq!(keys(&object), *shape, "{args:?}");
+        assert_eq!(keys(&object), shape, "{args:?}");
         let error = object["errors"][0].as_str().unwrap_or_default();
         assert!(error.contains("--no-such-flag"), "{args:?}: {error}");
+        if shape == SCAFFOLD_SHAPE {
+            assert_eq!(object["operation"], "invalid", "{args:?}");
+        }
     }
+    // A value that does not parse is a bad flag too, with what the rule is.
+    let out = run(
+        repo.path(),
+        &["preview", "--json", "--base", "main", "--format", "yaml"],
+    );
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    let object = one_object(&out);
+    assert_eq!(keys(&object), PREVIEW_SHAPE);
+    assert_eq!(object["base"], "main");
+    assert!(
+        object["errors"][0]
+            .as_str()
+            .unwrap_or_default()
+            .contains("yaml"),
+        "{object:?}"
+    );
 }
 
 #[test]
 fn json_is_spelled_json_everywhere_and_format_json_stays_an_alias() {
-    let repo = repository();
+    let repo = Copy::new();
     let spelled = one_object(&run(repo.path(), &["verify", "--json"]));
     let alias = one_object(&run(repo.path(), &["verify", "--format", "json"]));
     assert_eq!(spelled, alias);
     assert_eq!(spelled["ok"], true);
+    // The preview needs a base to compare with: a clone of a remote's main.
+    let world = World::new();
+    let preview = |args: &[&str]| {
+        let out = world.xtask_in(&world.checkout(), args);
+        assert_eq!(code(&out), 0, "{args:?}: {}", stderr(&out));
+        one_object(&out)
+    };
+    let spelled = preview(&["preview", "--base", "origin/main", "--json"]);
+    let alias = preview(&["preview", "--base", "origin/main", "--format", "json"]);
+    assert_eq!(spelled, alias);
+    assert_eq!(keys(&spelled), ["applications", "base"]);
     for args in [
         &["verify", "--help"][..],
         &["apps", "--help"],
+        &["preview", "--help"],
         &["scaffold-primitive", "--help"],
+        &["enable-primitive", "--help"],
     ] {
         let help = stdout(&run(repo.path(), args));
         assert!(help.contains("--json"), "{args:?}:\n{help}");
@@ -235,7 +259,7 @@ fn json_is_spelled_json_everywhere_and_format_json_stays_an_alias() {
 
 #[test]
 fn help_names_the_command_as_it_is_typed() {
-    let repo = repository();
+    let repo = Copy::new();
     let top = stdout(&run(repo.path(), &["--help"]));
     assert!(top.contains("Usage: cargo xtask <COMMAND>"), "{top}");
     let verify = stdout(&run(repo.path(), &["verify", "--help"]));
@@ -244,7 +268,7 @@ fn help_names_the_command_as_it_is_typed() {
 
 #[test]
 fn in_a_github_actions_job_a_refused_input_is_an_error_annotation() {
-    let repo = repository();
+    let repo = Copy::new();
     let out = xtask(
         repo.path(),
         &[
@@ -286,7 +310,7 @@ fn in_a_github_actions_job_a_refused_input_is_an_error_annotation() {
 
 #[test]
 fn verify_in_actions_caps_its_annotations_and_writes_everything_to_the_job_summary() {
-    let repo = repository();
+    let repo = Copy::new();
     for i in 1..=12 {
         let path = repo
             .path()

@@ -296,11 +296,15 @@ fn list_filters_by_state_head_and_base() {
     assert_eq!(list("state=closed"), json!([4]));
     assert_eq!(list("state=all&base=main"), json!([4, 2, 1]));
 
+    // The fields the xtask reads; the rest of the shape is GitHub's (the OpenAPI tests below).
     let out = gh_ok(
         &server,
         &[
             "api",
             "repos/o/r/pulls?state=open&head=o:scaffold/x&base=main",
+            "--jq",
+            "[.[] | {number, title, body, state, draft, url, html_url, user: .user.login, \
+             head: [.head.ref, .head.label, .head.repo.full_name], base: [.base.ref, .base.label]}]",
         ],
         "",
     );
@@ -313,12 +317,11 @@ fn list_filters_by_state_head_and_base() {
             "body": "first",
             "state": "open",
             "draft": false,
-            "merged": false,
             "url": "http://api.github.localhost/repos/o/r/pulls/1",
             "html_url": "http://github.localhost/o/r/pull/1",
-            "user": {"login": "scaffold-bot"},
-            "head": {"ref": "scaffold/x", "label": "o:scaffold/x"},
-            "base": {"ref": "main", "label": "o:main"},
+            "user": "scaffold-bot",
+            "head": ["scaffold/x", "o:scaffold/x", "o/r"],
+            "base": ["main", "o:main"],
         }])
     );
     let paths: Vec<String> = requests_with_token(&server)
@@ -529,15 +532,17 @@ fn one_connection_serves_several_requests_in_either_form() {
     assert!(head.contains("Connection: keep-alive\r\n"), "{head}");
     let repo: Value = serde_json::from_slice(&repo).unwrap();
     assert_eq!(
-        repo,
-        json!({
-            "full_name": "o/r",
-            "name": "r",
-            "owner": {"login": "o"},
-            "default_branch": "main",
-            "html_url": "http://github.localhost/o/r",
-        })
+        [
+            &repo["full_name"],
+            &repo["name"],
+            &repo["owner"]["login"],
+            &repo["default_branch"],
+            &repo["html_url"],
+        ],
+        ["o/r", "r", "o", "main", "http://github.localhost/o/r"]
     );
+    // No `permissions` unless a test sets them, as for an installation token.
+    assert_eq!(repo.get("permissions"), None);
     let (head, _) = read_response(&mut stream);
     assert!(head.starts_with("HTTP/1.1 201 Created\r\n"), "{head}");
     let (head, pull) = read_response(&mut stream);
@@ -585,4 +590,296 @@ fn a_request_for_another_host_fails_instead_of_leaving_the_machine() {
     gh_err(&server, &["api", "--hostname", "github.com", "user"]);
     let methods: Vec<String> = server.requests().into_iter().map(|r| r.method).collect();
     assert_eq!(methods, ["CONNECT"]);
+}
+
+// The server's answers against GitHub's OpenAPI description (docs/conventions.md#the-loopback-github-server).
+
+/// The answers the xtask relies on, by operation (`scaffold/pr.rs`, `scaffold/trigger.rs`): the
+/// conformance test must see each of them.
+const THE_XTASK_READS: [(&str, &str, u16); 12] = [
+    // check_access: the repository, its canonical name and the token's permissions.
+    ("GET", "/repos/{owner}/{repo}", 200),
+    ("GET", "/repos/{owner}/{repo}", 301),
+    ("GET", "/repos/{owner}/{repo}", 401),
+    ("GET", "/repos/{owner}/{repo}", 404),
+    // find_open_pull
+    ("GET", "/repos/{owner}/{repo}/pulls", 200),
+    // upsert_pull: created, or a concurrent run was first.
+    ("POST", "/repos/{owner}/{repo}/pulls", 201),
+    ("POST", "/repos/{owner}/{repo}/pulls", 422),
+    // update_pull
+    ("PATCH", "/repos/{owner}/{repo}/pulls/{pull_number}", 200),
+    // follow_through: with the run's details, or GitHub's older empty answer.
+    (
+        "POST",
+        "/repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches",
+        200,
+    ),
+    (
+        "POST",
+        "/repos/{owner}/{repo}/actions/workflows/{workflow_id}/dispatches",
+        204,
+    ),
+    // follow: the run until it completes; a rate limit on the way.
+    ("GET", "/repos/{owner}/{repo}/actions/runs/{run_id}", 200),
+    ("GET", "/repos/{owner}/{repo}/actions/runs/{run_id}", 429),
+];
+
+/// Drives every operation the server answers, in every outcome it can give, through the real gh.
+fn drive_every_operation(server: &GitHubServer) {
+    let api = |args: &[&str]| {
+        let _ = gh(server, &[&["api"], args].concat(), "");
+    };
+    api(&["/"]);
+    api(&["user"]);
+    api(&["repos/o/r"]);
+    server.set_push_permission(false);
+    api(&["repos/o/r"]);
+    api(&["repos/o/other"]);
+    api(&["repos/o/r/branches/main"]);
+
+    // A request without a token, which gh never sends.
+    let mut stream = TcpStream::connect(server.url().trim_start_matches("http://")).unwrap();
+    write!(
+        stream,
+        "GET /repos/o/r HTTP/1.1\r\nHost: api.github.localhost\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let (head, _) = read_response(&mut stream);
+    assert!(head.starts_with("HTTP/1.1 401 "), "{head}");
+
+    let create = create_args("scaffold/x", "scaffold(primitives): x", "files");
+    api(&as_strs(&create)[1..]);
+    api(&as_strs(&create)[1..]); // already exists
+    api(&["-X", "POST", "repos/o/r/pulls", "-f", "head=scaffold/y"]); // no title, no base
+    server.add_pull("scaffold/y", "main", "y", "");
+    api(&["repos/o/r/pulls?state=open&head=o:scaffold/x&base=main"]);
+    api(&["--paginate", "repos/o/r/pulls?per_page=1"]);
+    api(&["repos/o/r/pulls?state=merged"]);
+    api(&["repos/o/r/pulls/1"]);
+    api(&["repos/o/r/pulls/9"]);
+    api(&[
+        "-X",
+        "PATCH",
+        "repos/o/r/pulls/1",
+        "-f",
+        "title=t",
+        "-f",
+        "body=",
+    ]);
+    api(&["-X", "PATCH", "repos/o/r/pulls/2", "-f", "state=closed"]);
+    api(&["-X", "PATCH", "repos/o/r/pulls/2", "-f", "state=merged"]);
+    api(&["-X", "PATCH", "repos/o/r/pulls/9", "-f", "body=x"]);
+    api(&["repos/o/r/pulls?state=closed"]);
+
+    let dispatch = "repos/o/r/actions/workflows/scaffold-primitive-gitops.yaml/dispatches";
+    for body in [
+        json!({"ref": "main", "inputs": {"kind": "domain"}, "return_run_details": true}),
+        json!({"ref": "main", "inputs": {"kind": "domain"}}),
+        json!({"inputs": {}}),
+    ] {
+        let _ = gh(
+            server,
+            &["api", "-X", "POST", dispatch, "--input", "-"],
+            &body.to_string(),
+        );
+    }
+    // Queued, in progress, completed; an unknown run.
+    let (id, _) = server.run_looks()[0];
+    for _ in 0..3 {
+        api(&[format!("repos/o/r/actions/runs/{id}").as_str()]);
+    }
+    api(&["repos/o/r/actions/runs/1"]);
+
+    // GitHub's refusals and failures, as the tests plant them.
+    server.fail_next_with_headers(
+        "GET",
+        "/repos/o/r/actions/runs/",
+        429,
+        &[("Retry-After", "1")],
+    );
+    api(&[format!("repos/o/r/actions/runs/{id}").as_str()]);
+    server.fail_next("POST", "/repos/o/r/pulls", 403);
+    api(&as_strs(&create)[1..]);
+    for status in [500, 502, 503] {
+        server.fail_next("GET", "/repos/o/r", status);
+        api(&["repos/o/r"]);
+    }
+
+    // The repository under its old name: GitHub redirects, 301 for a GET, 307 for the rest.
+    server.renamed_from("old", "r");
+    api(&["repos/old/r"]);
+    api(&[
+        "-X",
+        "POST",
+        "repos/old/r/pulls",
+        "-f",
+        "title=t",
+        "-f",
+        "head=h",
+        "-f",
+        "base=main",
+    ]);
+}
+
+#[test]
+fn every_answer_of_the_server_is_one_githubs_openapi_description_allows() {
+    let description = support::openapi::Description::get();
+    let server = GitHubServer::start(OWNER, REPO);
+    drive_every_operation(&server);
+
+    server.assert_answers_conform();
+
+    let exchanges = server.exchanges();
+
+    let seen: Vec<(&str, u16)> = exchanges
+        .iter()
+        .filter_map(|e| {
+            let template = description.template(&e.request.method, &e.request.path)?;
+            Some((template, e.status))
+        })
+        .collect();
+    for (method, template, status) in THE_XTASK_READS {
+        assert!(
+            seen.contains(&(template, status)),
+            "{method} {template} → {status} was never answered: drive it"
+        );
+    }
+    for (method, template, _) in support::openapi::SERVED {
+        assert!(
+            seen.iter().any(|(t, s)| *t == template && *s < 300),
+            "{method} {template} never succeeded: drive it"
+        );
+    }
+}
+
+/// The answer the server gives to `method path`, taken from its record.
+fn answer_of(server: &GitHubServer, method: &str, path: &str) -> Value {
+    server
+        .exchanges()
+        .into_iter()
+        .find(|e| e.request.method == method && e.request.path == path && e.status < 300)
+        .and_then(|e| e.body)
+        .unwrap_or_else(|| panic!("no answer to {method} {path}"))
+}
+
+#[test]
+fn the_check_refuses_a_missing_field_a_wrong_type_an_undeclared_status_and_a_stray_body() {
+    let description = support::openapi::Description::get();
+    let server = GitHubServer::start(OWNER, REPO);
+    gh_ok(&server, &["api", "repos/o/r"], "");
+    gh_ok(&server, &as_strs(&create_args("scaffold/x", "t", "b")), "");
+    let repo = answer_of(&server, "GET", "/repos/o/r");
+    let pull = answer_of(&server, "POST", "/repos/o/r/pulls");
+    assert_eq!(
+        description.check("GET", "/repos/o/r", 200, Some(&repo)),
+        Vec::<String>::new()
+    );
+
+    let without = |value: &Value, pointer: &str| {
+        let mut value = value.clone();
+        let (parent, field) = pointer.rsplit_once('/').unwrap();
+        value
+            .pointer_mut(parent)
+            .and_then(Value::as_object_mut)
+            .unwrap()
+            .remove(field)
+            .unwrap_or_else(|| panic!("no {pointer}"));
+        value
+    };
+    let with = |value: &Value, pointer: &str, new: Value| {
+        let mut value = value.clone();
+        *value.pointer_mut(pointer).unwrap() = new;
+        value
+    };
+    // (method, path, status, body, what the problem names)
+    let cases: Vec<(&str, &str, u16, Option<Value>, &str)> = vec![
+        (
+            "GET",
+            "/repos/o/r",
+            200,
+            Some(without(&repo, "/full_name")),
+            "\"full_name\" is a required property",
+        ),
+        (
+            "GET",
+            "/repos/o/r",
+            200,
+            Some(without(&repo, "/owner/login")),
+            "\"login\" is a required property",
+        ),
+        (
+            "POST",
+            "/repos/o/r/pulls",
+            201,
+            Some(without(&pull, "/head/repo/clone_url")),
+            "\"clone_url\" is a required property",
+        ),
+        (
+            "POST",
+            "/repos/o/r/pulls",
+            201,
+            Some(with(&pull, "/number", json!("1"))),
+            "at \"/number\"",
+        ),
+        (
+            "POST",
+            "/repos/o/r/pulls",
+            201,
+            Some(with(&pull, "/html_url", json!("not a URL"))),
+            "at \"/html_url\"",
+        ),
+        // `body` is nullable, `title` is not.
+        (
+            "POST",
+            "/repos/o/r/pulls",
+            201,
+            Some(with(&pull, "/title", Value::Null)),
+            "at \"/title\"",
+        ),
+        (
+            "POST",
+            "/repos/o/r/pulls",
+            200,
+            Some(pull.clone()),
+            "declares 201, 403, 422, not 200",
+        ),
+        (
+            "GET",
+            "/repos/o/r/pulls",
+            200,
+            Some(pull.clone()),
+            "is not of type \"array\"",
+        ),
+        (
+            "POST",
+            "/repos/o/r/actions/workflows/w.yaml/dispatches",
+            204,
+            Some(json!({})),
+            "has no body",
+        ),
+        (
+            "GET",
+            "/repos/o/r/branches/main",
+            200,
+            Some(json!({})),
+            "the status must be 404",
+        ),
+    ];
+    assert_eq!(
+        description.check(
+            "POST",
+            "/repos/o/r/pulls",
+            201,
+            Some(&with(&pull, "/body", Value::Null))
+        ),
+        Vec::<String>::new()
+    );
+    for (method, path, status, body, expected) in cases {
+        let problems = description.check(method, path, status, body.as_ref());
+        assert!(
+            problems.iter().any(|p| p.contains(expected)),
+            "{method} {path} {status}: expected a problem naming {expected:?}, got {problems:#?}"
+        );
+    }
 }

@@ -4,13 +4,12 @@
 
 mod support;
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Output;
 
 use pretty_assertions::assert_eq;
 use serde_json::Value;
-use support::world::{git, World, OWNER, REPO};
+use support::world::{git, snapshot, World, OWNER, REPO};
 use support::{code, json, stderr, stdout};
 
 const ID: &str = "domain-orders-v0";
@@ -40,31 +39,6 @@ fn args<'a>(verb: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
     all.extend(TARGET);
     all.extend(extra);
     all
-}
-
-/// Every file under `dir` but `.git`, path to bytes.
-fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    let mut files = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).unwrap() {
-            let path = entry.unwrap().path();
-            let rel = path
-                .strip_prefix(dir)
-                .unwrap()
-                .to_string_lossy()
-                .into_owned();
-            if rel == ".git" {
-                continue;
-            }
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                files.insert(rel, std::fs::read(&path).unwrap());
-            }
-        }
-    }
-    files
 }
 
 fn read(dir: &Path, path: &str) -> String {

@@ -433,7 +433,16 @@ fn a_base_that_is_no_commit_is_refused_with_the_fix() {
     let repo = Repo::committed();
     let out = repo.run(&["preview", "--base", "origin/nope", "--format", "json"]);
     assert_eq!(code(&out), 2, "{}", stderr(&out));
-    assert!(stdout(&out).is_empty(), "{}", stdout(&out));
+    // JSON was asked for: stdout is the preview's shape, empty, with the error (README, JSON output).
+    let report: Json = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    assert_eq!(report["base"], "origin/nope");
+    assert_eq!(report["applications"], json!([]));
+    assert!(
+        report["errors"][0]
+            .as_str()
+            .is_some_and(|e| e.contains("is not a commit here")),
+        "{report}"
+    );
     let message = stderr(&out);
     assert!(
         message.contains("--base \"origin/nope\" is not a commit here"),

@@ -3,98 +3,30 @@
 mod support;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 use pretty_assertions::assert_eq;
-use support::{
-    code, copy_content, golden, json, stderr, stdout, tool, wait_for_helm_child, TempDir,
-};
+use support::world::Copy as Repo;
+use support::{code, golden, json, stderr, stdout, wait_for_helm_child};
 
-/// A temporary copy of the repository content.
-struct Repo {
-    dir: TempDir,
-    helm: PathBuf,
+/// `scaffold-primitive` in a copy.
+trait Scaffold {
+    fn scaffold(&self, args: &[&str]) -> Output;
+    fn scaffold_with_env(&self, args: &[&str], env: &[(&str, &Path)]) -> Output;
 }
 
-impl Repo {
-    fn new() -> Repo {
-        Repo::with_helm("helm3")
-    }
-
-    fn with_helm(helm: &str) -> Repo {
-        let dir = TempDir::new("scaffold-e2e");
-        copy_content(dir.path());
-        Repo {
-            dir,
-            helm: tool(helm),
-        }
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
+impl Scaffold for Repo {
     fn scaffold(&self, args: &[&str]) -> Output {
         self.scaffold_with_env(args, &[])
     }
 
     fn scaffold_with_env(&self, args: &[&str], env: &[(&str, &Path)]) -> Output {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_xtask"));
-        command
-            .arg("scaffold-primitive")
-            .args(args)
-            .current_dir(self.path())
-            .env("AMEIDE_HELM", &self.helm)
-            .env_remove("GITHUB_STEP_SUMMARY");
+        let mut command = self.xtask(&[&["scaffold-primitive"], args].concat());
         for (key, value) in env {
             command.env(key, value);
         }
         command.output().expect("running xtask")
-    }
-
-    /// Every file under the copy, path to bytes.
-    fn snapshot(&self) -> BTreeMap<String, Vec<u8>> {
-        let mut files = BTreeMap::new();
-        let mut stack = vec![self.path().to_path_buf()];
-        while let Some(dir) = stack.pop() {
-            for entry in std::fs::read_dir(&dir).unwrap() {
-                let path = entry.unwrap().path();
-                if path.is_dir() {
-                    stack.push(path);
-                } else {
-                    let rel = path
-                        .strip_prefix(self.path())
-                        .unwrap()
-                        .to_string_lossy()
-                        .into_owned();
-                    files.insert(rel, std::fs::read(&path).unwrap());
-                }
-            }
-        }
-        files
-    }
-
-    /// Every folder under the copy (an aborted run must not leave empty ones behind).
-    fn folders(&self) -> Vec<String> {
-        let mut folders = Vec::new();
-        let mut stack = vec![self.path().to_path_buf()];
-        while let Some(dir) = stack.pop() {
-            for entry in std::fs::read_dir(&dir).unwrap() {
-                let path = entry.unwrap().path();
-                if path.is_dir() {
-                    folders.push(
-                        path.strip_prefix(self.path())
-                            .unwrap()
-                            .to_string_lossy()
-                            .into_owned(),
-                    );
-                    stack.push(path);
-                }
-            }
-        }
-        folders.sort();
-        folders
     }
 }
 
@@ -771,11 +703,8 @@ fn an_interrupt_during_the_renders_leaves_the_tree_as_it_was() {
     }
     let before = repo.snapshot();
     let folders = repo.folders();
-    let child = Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .arg("scaffold-primitive")
-        .args(ORDERS)
-        .current_dir(repo.path())
-        .env("AMEIDE_HELM", &repo.helm)
+    let child = repo
+        .xtask(&[&["scaffold-primitive"][..], &ORDERS].concat())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()

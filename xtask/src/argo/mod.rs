@@ -92,6 +92,8 @@ pub fn git_file_patterns(root: &Path, appset: &str) -> Vec<(String, String)> {
 /// A change not yet made, as Argo CD will see it once merged: a scratch copy of the repository's
 /// files (as the repo-server sees them) with `planned` laid over it (repository paths, each with
 /// the file holding its new text), and what discovery finds there. Rendering reads the copy too.
+/// Discovery reads the templates rendered before from `cache` (keyed on the templates and the
+/// parameters, never on the folder), so that only the planned files' sets cost a helm run.
 pub struct Preview {
     pub dir: Scratch,
     pub discovery: Discovery,
@@ -102,6 +104,7 @@ pub fn preview(
     helm: &Path,
     root: &Path,
     planned: &[(String, PathBuf)],
+    cache: Option<&Cache>,
 ) -> Result<Preview> {
     let dir = Scratch::dir("xtask-preview").context("creating a scratch copy of the repository")?;
     let files = repository::Files::list(sh, root).context("listing the repository's files")?;
@@ -115,7 +118,7 @@ pub fn preview(
             .and_then(|()| std::fs::copy(&from, &to).map(drop))
             .with_context(|| format!("copying {path} into the scratch copy"))?;
     }
-    let discovery = discover(sh, helm, dir.path())?;
+    let discovery = discover_cached(sh, helm, dir.path(), cache)?;
     Ok(Preview { dir, discovery })
 }
 

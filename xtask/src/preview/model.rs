@@ -43,9 +43,10 @@ pub fn changes(sh: &Shell, root: &Path, base: &str) -> Result<Changes> {
     changed::since(sh, base, ignore)
 }
 
-/// The render cache of the tree at `root`, for renders by the helm `helm_version` names.
-pub fn cache(root: &Path, helm_version: &str) -> Cache {
-    Cache::open(cache::dir(root), helm_version)
+/// The render cache of the tree at `root`, for renders by `helm`; none where verify would not
+/// trust it (tracked by Git, reached through a symlink): the preview then renders everything.
+pub fn cache(sh: &Shell, root: &Path, helm: &Path) -> Result<Option<Cache>> {
+    cache::trusted(sh, root, helm)
 }
 
 /// Every Application the ApplicationSets of the tree at `root` generate, in Argo CD's order.

@@ -11,7 +11,6 @@ use xshell::Shell;
 use super::base::BaseTree;
 use super::diff::{self, Change, ObjectChange};
 use super::model::{self, Application};
-use crate::helm;
 
 /// What merging the change does to the desired state, Application by Application.
 #[derive(Debug, Serialize)]
@@ -77,7 +76,7 @@ pub fn make(sh: &Shell, helm: &Path, root: &Path, base: &str) -> Result<Preview>
     if changes.files.is_empty() {
         return Ok(preview);
     }
-    let cache = model::cache(root, &helm::version(sh, helm)?);
+    let cache = model::cache(sh, root, helm)?;
     // The two discoveries share nothing but the cache: the working tree's runs on a thread of
     // its own while this one makes the base tree and discovers it.
     let base_sh = Shell::new()?;
@@ -85,11 +84,11 @@ pub fn make(sh: &Shell, helm: &Path, root: &Path, base: &str) -> Result<Preview>
         let head = scope.spawn(|| {
             let sh = Shell::new()?;
             sh.change_dir(root);
-            model::applications(&sh, helm, root, Some(&cache))
+            model::applications(&sh, helm, root, cache.as_ref())
         });
         let base = BaseTree::new(sh, root, &changes).and_then(|tree| {
             base_sh.change_dir(tree.root());
-            let apps = model::applications(&base_sh, helm, tree.root(), Some(&cache))?;
+            let apps = model::applications(&base_sh, helm, tree.root(), cache.as_ref())?;
             Ok((tree, apps))
         });
         (head.join().expect("discovery does not panic"), base)
@@ -121,12 +120,12 @@ pub fn make(sh: &Shell, helm: &Path, root: &Path, base: &str) -> Result<Preview>
             render_base.push(app.clone());
         }
     }
-    let head_renders = by_name(model::render(sh, helm, root, Some(&cache), render_head));
+    let head_renders = by_name(model::render(sh, helm, root, cache.as_ref(), render_head));
     let base_renders = by_name(model::render(
         &base_sh,
         helm,
         base_root,
-        Some(&cache),
+        cache.as_ref(),
         render_base,
     ));
 

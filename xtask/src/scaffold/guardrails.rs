@@ -15,6 +15,7 @@ use crate::argo::{self, render_plan};
 use crate::helm;
 use crate::layout;
 use crate::primitive::{OverLimit, Primitive, MAX_NAME_LEN, MAX_RELEASE_LEN};
+use crate::verify::cache;
 
 /// The image the enabling simulation uses when no real one was given: `.invalid` never resolves.
 pub const PLACEHOLDER_IMAGE: &str =
@@ -101,7 +102,9 @@ pub fn run(sh: &Shell, helm: &Path, sources: &Sources, target: &Target) -> Resul
         .iter()
         .map(|path| (path.clone(), sources.staging.join(path)))
         .collect();
-    let preview = argo::preview(sh, helm, sources.root, &planned)?;
+    // What verify rendered before spares discovery its helm runs; the scaffolder writes no entry.
+    let cache = cache::trusted(sh, sources.root, helm)?.map(cache::Cache::read_only);
+    let preview = argo::preview(sh, helm, sources.root, &planned, cache.as_ref())?;
     let Plan {
         checks,
         mut guardrails,

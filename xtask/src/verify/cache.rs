@@ -196,6 +196,8 @@ pub struct Cache {
     discovery_misses: AtomicUsize,
     write_failures: AtomicUsize,
     warned: AtomicBool,
+    /// Reads only: see [`Cache::read_only`].
+    read_only: bool,
 }
 
 /// What the cache did in one run.
@@ -223,6 +225,17 @@ impl Cache {
             discovery_misses: AtomicUsize::new(0),
             write_failures: AtomicUsize::new(0),
             warned: AtomicBool::new(false),
+            read_only: false,
+        }
+    }
+
+    /// The cache, read but never written: for a command whose promise is to write nothing but
+    /// its planned files (the scaffolder), so that a refused or failed run leaves every folder,
+    /// the cache's too, as it was.
+    pub fn read_only(self) -> Cache {
+        Cache {
+            read_only: true,
+            ..self
         }
     }
 
@@ -274,6 +287,9 @@ impl Cache {
     /// Stores `text` under `key`. The cache only saves time, so a failure to write is counted
     /// and reported once on stderr, never fatal.
     pub fn put(&self, what: What, key: &Key, text: &str) {
+        if self.read_only {
+            return;
+        }
         if let Err(err) = self.write(self.path(what, key), key, text) {
             self.write_failures.fetch_add(1, Ordering::Relaxed);
             if !self.warned.swap(true, Ordering::Relaxed) {
@@ -406,6 +422,17 @@ pub fn untrusted(sh: &xshell::Shell, root: &Path, dir: &Path) -> Option<super::P
             &relative,
             format!("cannot be checked against Git ({err:#})"),
         )),
+    }
+}
+
+/// The render cache of the tree at `root` for renders by `helm`, for the commands that read it
+/// beside `verify` (the scaffolder's guardrails, the preview): none when [`untrusted`] refuses
+/// it, so that no command reads entries the tree under check could have supplied.
+pub fn trusted(sh: &xshell::Shell, root: &Path, helm: &Path) -> anyhow::Result<Option<Cache>> {
+    let dir = dir(root);
+    match untrusted(sh, root, &dir) {
+        Some(_) => Ok(None),
+        None => Ok(Some(Cache::open(dir, &crate::helm::version(sh, helm)?))),
     }
 }
 

@@ -3,8 +3,11 @@
 //! `gh` with `GH_HOST=github.localhost` speaks plain HTTP to `http://api.github.localhost/`, and
 //! with `HTTP_PROXY` pointed here it sends every request to this server in proxy form
 //! (`GET http://api.github.localhost/repos/o/r HTTP/1.1`). The server keeps one repository, its
-//! pull requests and its workflow dispatches in memory, records every request, and can be told to
-//! fail requests the way GitHub does.
+//! pull requests and its workflow dispatches in memory, records every request and its answer, and
+//! can be told to fail requests the way GitHub does. It answers in the shapes of GitHub's OpenAPI
+//! description (`shapes`), which `tests/github_openapi.rs` proves.
+
+mod shapes;
 
 use std::fmt;
 use std::io::{self, Read, Write};
@@ -51,6 +54,14 @@ impl fmt::Debug for Request {
     }
 }
 
+/// One request and the answer the server sent (`status` 0: it closed the connection instead).
+#[derive(Clone, Debug)]
+pub struct Exchange {
+    pub request: Request,
+    pub status: u16,
+    pub body: Option<Value>,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Pull {
     pub number: u64,
@@ -81,6 +92,7 @@ struct Shared {
 #[derive(Default)]
 struct State {
     requests: Vec<Request>,
+    exchanges: Vec<Exchange>,
     pulls: Vec<Pull>,
     dispatches: Vec<(String, Value)>,
     failures: Vec<Failure>,
@@ -190,6 +202,35 @@ impl GitHubServer {
     /// Every request so far, in arrival order, including failed and unknown ones.
     pub fn requests(&self) -> Vec<Request> {
         self.shared.state().requests.clone()
+    }
+
+    /// Every request so far with the answer it got, in arrival order.
+    pub fn exchanges(&self) -> Vec<Exchange> {
+        self.shared.state().exchanges.clone()
+    }
+
+    /// Checks every answer so far against GitHub's OpenAPI description (`super::openapi`); a
+    /// connection closed instead of answered (`drop_next`) is no answer. Panics with every
+    /// difference, naming the request.
+    pub fn assert_answers_conform(&self) {
+        let description = super::openapi::Description::get();
+        let exchanges = self.exchanges();
+        let problems: Vec<String> = exchanges
+            .iter()
+            .filter(|e| e.status != DROP)
+            .flat_map(|e| {
+                let r = &e.request;
+                description.check(&r.method, &r.path, e.status, e.body.as_ref())
+            })
+            .collect();
+        assert!(
+            problems.is_empty(),
+            "{} of {} answers of the GitHub test server differ from GitHub's description \
+             (docs/conventions.md#the-loopback-github-server):\n{}",
+            problems.len(),
+            exchanges.len(),
+            problems.join("\n")
+        );
     }
 
     pub fn pulls(&self) -> Vec<Pull> {
@@ -632,16 +673,22 @@ impl Response {
     fn redirect(status: u16, location: String) -> Response {
         let mut response = Response::json(
             status,
-            json!({"message": reason(status), "url": location, "documentation_url": DOCS}),
+            json!({
+                "message": reason(status),
+                "url": location,
+                "documentation_url": DOCS,
+                "status": status.to_string(),
+            }),
         );
         response.headers.push(("Location".to_string(), location));
         response
     }
 
+    /// `basic-error`, with the `status` GitHub adds as a string.
     fn error(status: u16, message: &str) -> Response {
         Response::json(
             status,
-            json!({"message": message, "documentation_url": DOCS}),
+            json!({"message": message, "documentation_url": DOCS, "status": status.to_string()}),
         )
     }
 
@@ -652,18 +699,38 @@ impl Response {
     fn validation_failed(errors: Value) -> Response {
         Response::json(
             422,
-            json!({"message": "Validation Failed", "errors": errors, "documentation_url": DOCS}),
+            json!({
+                "message": "Validation Failed",
+                "errors": errors,
+                "documentation_url": DOCS,
+                "status": "422",
+            }),
         )
     }
 }
 
 fn handle(shared: &Shared, raw: &RawRequest) -> Response {
+    let mut state = shared.state();
+    let response = respond(shared, &mut state, raw);
+    let request = state
+        .requests
+        .last()
+        .cloned()
+        .expect("respond records the request");
+    state.exchanges.push(Exchange {
+        request,
+        status: response.status,
+        body: response.body.clone(),
+    });
+    response
+}
+
+fn respond(shared: &Shared, state: &mut State, raw: &RawRequest) -> Response {
     let body = if raw.body.iter().all(u8::is_ascii_whitespace) {
         Ok(None)
     } else {
         serde_json::from_slice::<Value>(&raw.body).map(Some)
     };
-    let mut state = shared.state();
     state.requests.push(Request {
         method: raw.method.clone(),
         path: raw.target.clone(),
@@ -723,35 +790,23 @@ fn handle(shared: &Shared, raw: &RawRequest) -> Response {
     }
     let this_repo = |o: &str, r: &str| o == shared.owner && r == shared.repo;
     match (method.as_str(), segments.as_slice()) {
-        ("GET", [""]) => Response::json(200, json!({})),
-        ("GET", ["user"]) => Response::json(200, json!({"login": LOGIN})),
-        ("GET", ["repos", o, r]) if this_repo(o, r) => {
-            let (owner, name) = (&shared.owner, &shared.repo);
-            let mut repo = json!({
-                "full_name": format!("{owner}/{name}"),
-                "name": name,
-                "owner": {"login": owner},
-                "default_branch": "main",
-                "html_url": format!("http://{GH_HOST}/{owner}/{name}"),
-            });
-            if let Some(push) = state.push_permission {
-                repo["permissions"] = json!({
-                    "admin": false, "maintain": false, "push": push, "triage": push, "pull": true,
-                });
-            }
-            Response::json(200, repo)
-        }
+        ("GET", [""]) => Response::json(200, shapes::root()),
+        ("GET", ["user"]) => Response::json(200, shapes::authenticated_user()),
+        ("GET", ["repos", o, r]) if this_repo(o, r) => Response::json(
+            200,
+            shapes::full_repository(&shared.owner, &shared.repo, state.push_permission),
+        ),
         ("GET", ["repos", o, r, "pulls"]) if this_repo(o, r) => {
             list_pulls(shared, &state.pulls, path, &query)
         }
         ("GET", ["repos", o, r, "pulls", n]) if this_repo(o, r) => {
             match find_pull(&state.pulls, n) {
-                Some(i) => Response::json(200, pull_json(shared, &state.pulls[i])),
+                Some(i) => Response::json(200, pull_json(shared, &state.pulls[i], true)),
                 None => Response::not_found(),
             }
         }
         ("POST", ["repos", o, r, "pulls"]) if this_repo(o, r) => {
-            create_pull(shared, &mut state, body.as_ref())
+            create_pull(shared, state, body.as_ref())
         }
         ("PATCH", ["repos", o, r, "pulls", n]) if this_repo(o, r) => {
             match find_pull(&state.pulls, n) {
@@ -778,14 +833,9 @@ fn handle(shared: &Shared, raw: &RawRequest) -> Response {
                         head_branch,
                         looks: 0,
                     });
-                    let (owner, repo) = (&shared.owner, &shared.repo);
                     Response::json(
                         200,
-                        json!({
-                            "workflow_run_id": id,
-                            "run_url": format!("http://api.{GH_HOST}/repos/{owner}/{repo}/actions/runs/{id}"),
-                            "html_url": format!("http://{GH_HOST}/{owner}/{repo}/actions/runs/{id}"),
-                        }),
+                        shapes::dispatch_details(&shared.owner, &shared.repo, id),
                     )
                 }
                 _ => Response::error(422, "Invalid request.\n\n\"ref\" wasn't supplied."),
@@ -809,29 +859,14 @@ fn handle(shared: &Shared, raw: &RawRequest) -> Response {
     }
 }
 
-/// A workflow run as `GET /repos/o/r/actions/runs/{id}` describes it (the fields xtask reads and
-/// their neighbours).
+/// The run as GitHub describes it after `looks` looks: queued, then in progress, then completed.
 fn run_json(shared: &Shared, run: &Run, conclusion: &str) -> Value {
-    let (owner, repo) = (&shared.owner, &shared.repo);
     let (status, conclusion) = match run.looks {
         0 | 1 => ("queued", Value::Null),
         2 => ("in_progress", Value::Null),
         _ => ("completed", json!(conclusion)),
     };
-    let id = run.id;
-    json!({
-        "id": id,
-        "name": run.workflow,
-        "path": format!(".github/workflows/{}", run.workflow),
-        "head_branch": run.head_branch,
-        "event": "workflow_dispatch",
-        "status": status,
-        "conclusion": conclusion,
-        "run_number": id - 29_999,
-        "run_attempt": 1,
-        "url": format!("http://api.{GH_HOST}/repos/{owner}/{repo}/actions/runs/{id}"),
-        "html_url": format!("http://{GH_HOST}/{owner}/{repo}/actions/runs/{id}"),
-    })
+    shapes::run(&shared.owner, &shared.repo, run, status, conclusion)
 }
 
 fn find_pull(pulls: &[Pull], number: &str) -> Option<usize> {
@@ -839,23 +874,9 @@ fn find_pull(pulls: &[Pull], number: &str) -> Option<usize> {
     pulls.iter().position(|p| p.number == number)
 }
 
-fn pull_json(shared: &Shared, pull: &Pull) -> Value {
-    let (owner, repo) = (&shared.owner, &shared.repo);
-    let n = pull.number;
-    json!({
-        "number": n,
-        "title": pull.title,
-        // GitHub sends null, not "", for an empty body.
-        "body": if pull.body.is_empty() { Value::Null } else { json!(pull.body) },
-        "state": pull.state,
-        "draft": false,
-        "merged": false,
-        "url": format!("http://api.{GH_HOST}/repos/{owner}/{repo}/pulls/{n}"),
-        "html_url": format!("http://{GH_HOST}/{owner}/{repo}/pull/{n}"),
-        "user": {"login": LOGIN},
-        "head": {"ref": pull.head, "label": format!("{owner}:{}", pull.head)},
-        "base": {"ref": pull.base, "label": format!("{owner}:{}", pull.base)},
-    })
+/// `full`: `pull-request` (create, update, get), else `pull-request-simple` (the list).
+fn pull_json(shared: &Shared, pull: &Pull, full: bool) -> Value {
+    shapes::pull(&shared.owner, &shared.repo, pull, full)
 }
 
 /// `GET /repos/o/r/pulls`: filtered by `state` (default open), `head` (`owner:branch`) and `base`,
@@ -901,7 +922,7 @@ fn list_pulls(shared: &Shared, pulls: &[Pull], path: &str, query: &[(String, Str
         .iter()
         .skip((page - 1) * per_page)
         .take(per_page)
-        .map(|p| pull_json(shared, p))
+        .map(|p| pull_json(shared, p, false))
         .collect();
     let mut response = Response::json(200, Value::Array(items));
     if selected.len() > page * per_page {
@@ -951,7 +972,12 @@ fn create_pull(shared: &Shared, state: &mut State, body: Option<&Value>) -> Resp
         base: base.to_string(),
         state: "open".to_string(),
     };
-    let response = Response::json(201, pull_json(shared, &pull));
+    let mut response = Response::json(201, pull_json(shared, &pull, true));
+    let location = format!(
+        "http://api.{GH_HOST}/repos/{}/{}/pulls/{}",
+        shared.owner, shared.repo, pull.number
+    );
+    response.headers.push(("Location".to_string(), location));
     state.pulls.push(pull);
     response
 }
@@ -981,7 +1007,7 @@ fn update_pull(shared: &Shared, pulls: &mut [Pull], i: usize, body: Option<&Valu
             return message;
         }
     }
-    let response = Response::json(200, pull_json(shared, &pull));
+    let response = Response::json(200, pull_json(shared, &pull, true));
     pulls[i] = pull;
     response
 }

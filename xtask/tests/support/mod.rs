@@ -1,9 +1,11 @@
-//! Helpers shared by the integration tests: the pinned tools and a GitHub API test server.
+//! Helpers shared by the integration tests: the pinned tools, a GitHub API test server and GitHub's
+//! description of its API.
 
 // Each test binary compiles this module whole but uses only part of it.
 #![allow(dead_code)]
 
 pub mod github;
+pub mod openapi;
 pub mod world;
 
 use std::collections::HashMap;
@@ -19,9 +21,9 @@ pub fn repo_root() -> &'static Path {
         .expect("xtask/ has a parent directory")
 }
 
-/// The path of a pinned tool (`gh`, `helm3`, `helm4`, `actionlint`, `zizmor`): `$AMEIDE_<NAME>`
-/// if set, else whatever `cargo xtask tools --path <name>` provisions. Panics when neither works,
-/// since no test can run without its tool.
+/// The path of a pinned tool (`gh`, `helm3`, `helm4`, `actionlint`, `zizmor`, `github-openapi`):
+/// `$AMEIDE_<NAME>` (`-` spelled `_`) if set, else whatever `cargo xtask tools --path <name>`
+/// provisions. Panics when neither works, since no test can run without its tool.
 pub fn tool(name: &str) -> PathBuf {
     static CACHE: OnceLock<Mutex<HashMap<String, PathBuf>>> = OnceLock::new();
     let cache = CACHE.get_or_init(Default::default);
@@ -29,7 +31,7 @@ pub fn tool(name: &str) -> PathBuf {
         return path.clone();
     }
 
-    let var = format!("AMEIDE_{}", name.to_uppercase());
+    let var = format!("AMEIDE_{}", name.to_uppercase().replace('-', "_"));
     let path = match std::env::var_os(&var) {
         Some(path) if !path.is_empty() => PathBuf::from(path),
         _ => provision(name, &var),
@@ -196,7 +198,12 @@ pub fn wait_for_helm_child(pid: u32) {
                 .nth(1)
                 .and_then(|p| p.parse().ok())
                 .unwrap_or(0);
-            if ppid == pid && comm.starts_with("helm") {
+            // A render (`helm template`), not `helm version`: the signal must find work to stop.
+            let renders = || {
+                std::fs::read(entry.path().join("cmdline"))
+                    .is_ok_and(|c| c.split(|b| *b == 0).any(|arg| arg == b"template"))
+            };
+            if ppid == pid && comm.starts_with("helm") && renders() {
                 return;
             }
         }

@@ -1,12 +1,114 @@
-//! A git world for end-to-end tests of the write path: a bare remote holding the repository
+//! The worlds the end-to-end tests run the built xtask in: a [`Copy`] of the repository content
+//! (what git tracks, no git), and a git [`World`] for the write path: a bare remote holding the
 //! content on `main`, the seed it was pushed from, a clone (the caller's checkout) and the GitHub
 //! API test server, with git isolated from the machine's configuration.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use super::github::GitHubServer;
 use super::{copy_content, tool, TempDir};
+
+/// `cargo xtask <args>` in `dir` with the pinned helm 3, and neither the caller's helm choice nor
+/// its job summary.
+pub fn xtask(dir: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_xtask"));
+    command
+        .args(args)
+        .current_dir(dir)
+        .env("AMEIDE_HELM", tool("helm3"))
+        .env_remove("AMEIDE_HELM_VERSION")
+        .env_remove("GITHUB_STEP_SUMMARY");
+    command
+}
+
+/// A temporary copy of the repository content, removed on drop.
+pub struct Copy {
+    dir: TempDir,
+    helm: PathBuf,
+}
+
+impl Copy {
+    pub fn new() -> Copy {
+        Copy::with_helm("helm3")
+    }
+
+    /// A copy the xtask runs in with the pinned `helm` (`helm3` or `helm4`).
+    pub fn with_helm(helm: &str) -> Copy {
+        let dir = TempDir::new(concat!(env!("CARGO_CRATE_NAME"), "-e2e"));
+        copy_content(dir.path());
+        Copy {
+            dir,
+            helm: tool(helm),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// [`xtask`] in the copy, with its helm.
+    pub fn xtask(&self, args: &[&str]) -> Command {
+        let mut command = xtask(self.path(), args);
+        command.env("AMEIDE_HELM", &self.helm);
+        command
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.xtask(args).output().expect("running xtask")
+    }
+
+    /// Every file under the copy, path to bytes.
+    pub fn snapshot(&self) -> BTreeMap<String, Vec<u8>> {
+        snapshot(self.path())
+    }
+
+    /// Every folder under the copy, sorted (an aborted run must not leave empty ones behind).
+    pub fn folders(&self) -> Vec<String> {
+        let mut folders = Vec::new();
+        let mut stack = vec![self.path().to_path_buf()];
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    folders.push(relative(self.path(), &path));
+                    stack.push(path);
+                }
+            }
+        }
+        folders.sort();
+        folders
+    }
+}
+
+/// Every file under `dir` but `.git`, path to bytes.
+pub fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut files = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            let rel = relative(dir, &path);
+            if rel == ".git" {
+                continue;
+            }
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                files.insert(rel, std::fs::read(&path).unwrap());
+            }
+        }
+    }
+    files
+}
+
+fn relative(root: &Path, path: &Path) -> String {
+    path.strip_prefix(root)
+        .unwrap()
+        .to_string_lossy()
+        .into_owned()
+}
 
 pub const OWNER: &str = "ameideio";
 pub const REPO: &str = "ameide-gitops";
@@ -130,6 +232,16 @@ impl World {
             .status
             .success()
             .then(|| String::from_utf8_lossy(&output.stdout).into_owned())
+    }
+}
+
+impl Drop for World {
+    /// Whatever the test made the xtask ask, GitHub could have answered so: every answer of the
+    /// server is checked against GitHub's description (unless the test failed already).
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            self.server.assert_answers_conform();
+        }
     }
 }
 
