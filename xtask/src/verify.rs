@@ -429,8 +429,14 @@ impl Stream<'_> {
         self.rendered += results.count;
         self.validation += results.validation;
         self.problems.extend(results.problems);
+        // Renders finish in any order; name the Applications in discovery's.
+        results.accepted.sort_by_key(|(order, _, _)| *order);
         self.problems.extend(problem::group_by_application(
-            results.accepted,
+            results
+                .accepted
+                .into_iter()
+                .map(|(_, p, name)| (p, name))
+                .collect(),
             problem::Naming::After,
         ));
         // Unused project permissions are known only when every Application rendered.
@@ -485,7 +491,8 @@ struct Rendered<'a> {
     problems: Vec<Problem>,
     /// What the API server and Argo CD would refuse of the rendered objects, per Application.
     acceptance: Option<(&'a rules::accepted::Acceptance, Option<&'a cache::Cache>)>,
-    accepted: Vec<(Problem, String)>,
+    /// Discovery's position, the problem and the Application.
+    accepted: Vec<(usize, Problem, String)>,
     owners: rules::accepted::Owners,
     validation: Duration,
     /// Failed renders: discovery's position, the problem and the Application.
@@ -502,8 +509,12 @@ impl Rendered<'_> {
                 if let Some((acceptance, cache)) = self.acceptance {
                     let started = Instant::now();
                     let checked = acceptance.check(app, &manifests, cache);
-                    self.accepted
-                        .extend(checked.problems.into_iter().map(|p| (p, app.name.clone())));
+                    self.accepted.extend(
+                        checked
+                            .problems
+                            .into_iter()
+                            .map(|p| (order, p, app.name.clone())),
+                    );
                     self.owners.add(app, checked.objects);
                     self.validation += started.elapsed();
                 }
