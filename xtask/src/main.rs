@@ -25,6 +25,7 @@ mod preview;
 mod primitive;
 mod repo_fs;
 mod scaffold;
+mod schema;
 mod scratch;
 mod test_suite;
 mod tools;

@@ -6,12 +6,12 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use jsonschema::Validator;
 use serde_json::Value;
 
 use super::super::problem::Problem;
 use super::SourceFile;
 use crate::argo::Application;
+use crate::schema::{self, Validator};
 
 pub const RULE: &str = "argocd-schema";
 pub const RULE_VERSION: &str = "argocd-version";
@@ -53,16 +53,11 @@ impl ArgoCd {
         };
         let schema: Value =
             crate::yaml::from_str(text).expect("the Argo CD schemas are YAML (tested)");
+        let schema = std::sync::Arc::new(schema);
         let mut validators = HashMap::new();
         for kind in KINDS {
-            let root_schema = serde_json::json!({
-                "$defs": schema["$defs"],
-                "$ref": format!("#/$defs/kind{kind}"),
-            });
-            let mut root_schema = root_schema;
-            root_schema["$defs"][format!("kind{kind}")] = schema["kinds"][kind].clone();
-            let validator = jsonschema::options()
-                .build(&root_schema)
+            let validator = schema::Options::default()
+                .compile(schema.clone(), &format!("/kinds/{kind}"))
                 .expect("the Argo CD schemas compile (tested)");
             validators.insert(kind, validator);
         }
@@ -85,11 +80,12 @@ impl ArgoCd {
             return Vec::new();
         };
         let mut found: Vec<(String, String)> = validator
-            .iter_errors(object)
+            .errors(object)
+            .iter()
             .map(|error| {
                 (
-                    crate::kube::schemas::dotted(error.instance_path().as_str()),
-                    crate::kube::schemas::describe(&error),
+                    crate::kube::schemas::dotted(&error.path),
+                    crate::kube::schemas::describe(error),
                 )
             })
             .collect();
