@@ -8,8 +8,11 @@
 
 use std::collections::BTreeMap;
 
-use jsonschema::Validator;
+use std::sync::Arc;
+
 use serde_json::{json, Map, Value};
+
+use crate::schema::Validator;
 
 use super::schemas::{describe, dotted, Finding};
 
@@ -95,7 +98,7 @@ impl Crds {
                     continue;
                 }
                 let schema = strict(&version["schema"]["openAPIV3Schema"], true);
-                match jsonschema::options().build(&schema) {
+                match crate::schema::Options::default().compile(Arc::new(schema), "") {
                     Ok(validator) => {
                         versions.insert(name.to_owned(), validator);
                     }
@@ -148,10 +151,11 @@ impl Crds {
             };
         };
         let mut findings: Vec<Finding> = validator
-            .iter_errors(object)
+            .errors(object)
+            .iter()
             .map(|error| Finding {
-                at: dotted(error.instance_path().as_str()),
-                message: describe(&error),
+                at: dotted(&error.path),
+                message: describe(error),
             })
             .collect();
         findings.dedup();
@@ -258,12 +262,6 @@ pub fn strict(schema: &Value, root: bool) -> Value {
     }
     if schema.get("nullable") == Some(&Value::Bool(true)) {
         return json!({"anyOf": [{"type": "null"}, Value::Object(out)]});
-    }
-    if root {
-        out.insert(
-            "$schema".to_owned(),
-            json!("https://json-schema.org/draft/2020-12/schema"),
-        );
     }
     Value::Object(out)
 }
