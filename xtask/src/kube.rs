@@ -5,6 +5,7 @@
 //! It takes objects as input and knows nothing of charts or Argo CD: `verify` feeds it every
 //! rendered object (docs/verify-rules.md, `kube-schema` and `kube-api-removed`).
 
+pub mod crds;
 pub mod deprecations;
 pub mod schemas;
 

@@ -11,6 +11,10 @@ pub const TRACKED_BRANCH: &str = "main";
 pub const APPSETS_DIR: &str = "argocd/applicationsets";
 pub const APPSET: &str = "argocd/applicationsets/ameide.yaml";
 pub const COMPONENTS_DIR: &str = "environments/_shared/components";
+/// One file per cluster, read by the cluster-scoped ApplicationSet (docs/repository.md).
+pub const CLUSTER_SCOPED_DIR: &str = "config/cluster-scoped";
+/// The CRDs of kinds installed from elsewhere, for `crd-schema` (docs/verify-rules.md).
+pub const CRD_CATALOGUE_DIR: &str = "xtask/schemas/crds";
 pub const PRIMITIVES_DIR: &str = "environments/_shared/components/apps/primitives";
 pub const CHARTS_DIR: &str = "sources/charts";
 pub const RAW_MANIFESTS_CHART: &str = "sources/charts/foundation/common/raw-manifests";

@@ -429,11 +429,23 @@ impl Stream<'_> {
         self.rendered += results.count;
         self.validation += results.validation;
         self.problems.extend(results.problems);
+        // Renders finish in any order; name the Applications in discovery's.
+        results.accepted.sort_by_key(|(order, _, _)| *order);
         self.problems.extend(problem::group_by_application(
-            results.accepted,
+            results
+                .accepted
+                .into_iter()
+                .map(|(_, p, name)| (p, name))
+                .collect(),
             problem::Naming::After,
         ));
-        self.problems.extend(results.owners.problems());
+        // Unused project permissions are known only when every Application rendered.
+        let every = self.env.is_none()
+            && self.selector.is_none()
+            && self.shard.is_none()
+            && results.failed.is_empty();
+        self.problems
+            .extend(results.owners.problems(self.acceptance, every));
         self.failed.extend(results.failed);
         discovery
     }
@@ -442,7 +454,8 @@ impl Stream<'_> {
     /// noted for the report.
     fn narrow(&mut self, mut apps: Vec<Application>) -> Vec<Application> {
         for app in &apps {
-            if !self.envs_seen.contains(&app.env) {
+            // A cluster-scoped Application belongs to no env.
+            if !app.env.is_empty() && !self.envs_seen.contains(&app.env) {
                 self.envs_seen.push(app.env.clone());
             }
         }
@@ -478,7 +491,8 @@ struct Rendered<'a> {
     problems: Vec<Problem>,
     /// What the API server and Argo CD would refuse of the rendered objects, per Application.
     acceptance: Option<(&'a rules::accepted::Acceptance, Option<&'a cache::Cache>)>,
-    accepted: Vec<(Problem, String)>,
+    /// Discovery's position, the problem and the Application.
+    accepted: Vec<(usize, Problem, String)>,
     owners: rules::accepted::Owners,
     validation: Duration,
     /// Failed renders: discovery's position, the problem and the Application.
@@ -495,8 +509,12 @@ impl Rendered<'_> {
                 if let Some((acceptance, cache)) = self.acceptance {
                     let started = Instant::now();
                     let checked = acceptance.check(app, &manifests, cache);
-                    self.accepted
-                        .extend(checked.problems.into_iter().map(|p| (p, app.name.clone())));
+                    self.accepted.extend(
+                        checked
+                            .problems
+                            .into_iter()
+                            .map(|p| (order, p, app.name.clone())),
+                    );
                     self.owners.add(app, checked.objects);
                     self.validation += started.elapsed();
                 }

@@ -441,3 +441,226 @@ fn a_fresh_scaffold_with_its_smoke_passes_disabled_and_enabled_in_dev() {
         .iter()
         .any(|a| a == "dev-domain-orders-v0-smoke"));
 }
+
+const CATALOG: &str = "sources/values/_shared/apps/domain-catalog-v0.yaml";
+const CLUSTER_PROJECT: &str = "argocd/projects/ameide-cluster.yaml";
+
+#[test]
+fn a_misspelt_field_in_a_domain_s_spec_is_refused_against_its_crd() {
+    let repo = Repo::new();
+    repo.plant(
+        CATALOG,
+        "      imagePullPolicy: IfNotPresent",
+        "      imagePulPolicy: IfNotPresent",
+    );
+    let report = repo.verify();
+    let message = problem(
+        &report,
+        "crd-schema",
+        CATALOG,
+        "Domain/catalog-v0: spec: unknown field \"imagePulPolicy\"",
+    );
+    assert!(
+        message.contains("sources/charts/foundation/primitive-crds/templates/domain.yaml")
+            && message.contains("dev-domain-catalog-v0"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_wrong_type_in_a_domain_s_spec_is_refused_against_its_crd() {
+    let repo = Repo::new();
+    repo.plant(
+        CATALOG,
+        "      imagePullPolicy: IfNotPresent",
+        "      imagePullPolicy: 3",
+    );
+    let report = repo.verify();
+    let message = problem(
+        &report,
+        "crd-schema",
+        CATALOG,
+        "Domain/catalog-v0: spec.imagePullPolicy: 3 is not of type \"string\"",
+    );
+    assert!(message.contains("dev-domain-catalog-v0"), "{message}");
+}
+
+#[test]
+fn a_kind_no_crd_defines_is_reported_until_the_catalogue_holds_its_crd() {
+    let repo = Repo::new();
+    repo.plant(DEFAULT_DENY, "enabled: true\nmanifests:\n", "enabled: true\nmanifests:\n  - |\n    apiVersion: monitoring.coreos.com/v1\n    kind: ServiceMonitor\n    metadata:\n      name: pods\n    spec:\n      endpoints: []\n      selectr: {}\n");
+    let report = repo.verify();
+    let message = problem(
+        &report,
+        "crd-unknown",
+        DEFAULT_DENY,
+        "ServiceMonitor/pods: no CustomResourceDefinition in the tree defines ServiceMonitor of monitoring.coreos.com/v1",
+    );
+    assert!(message.contains("xtask/schemas/crds/"), "{message}");
+
+    // Installed from elsewhere: its CRD in the catalogue, and the resource is checked strictly.
+    let crd = "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: servicemonitors.monitoring.coreos.com\nspec:\n  group: monitoring.coreos.com\n  scope: Namespaced\n  names: {kind: ServiceMonitor, plural: servicemonitors}\n  versions:\n    - name: v1\n      served: true\n      storage: true\n      schema:\n        openAPIV3Schema:\n          type: object\n          properties:\n            spec:\n              type: object\n              properties:\n                endpoints: {type: array, items: {type: object, x-kubernetes-preserve-unknown-fields: true}}\n                selector: {type: object, x-kubernetes-preserve-unknown-fields: true}\n";
+    let catalogue = "xtask/schemas/crds/monitoring.coreos.com.servicemonitors.yaml";
+    // The copy holds the desired state only (not xtask/, where the catalogue is).
+    std::fs::create_dir_all(repo.path().join("xtask/schemas/crds")).unwrap();
+    std::fs::write(repo.path().join(catalogue), crd).unwrap();
+    let report = repo.verify();
+    assert!(
+        !report["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["rule"] == "crd-unknown"),
+        "{report:#}"
+    );
+    let message = problem(
+        &report,
+        "crd-schema",
+        DEFAULT_DENY,
+        "ServiceMonitor/pods: spec: unknown field \"selectr\"",
+    );
+    assert!(message.contains(catalogue), "{message}");
+}
+
+#[test]
+fn the_crd_component_installed_per_env_is_a_shared_resource() {
+    let repo = Repo::new();
+    let component = "environments/_shared/components/foundation/primitive-crds/component.yaml";
+    std::fs::create_dir_all(repo.path().join(component).parent().unwrap()).unwrap();
+    std::fs::write(
+        repo.path().join(component),
+        "name: primitive-crds\nproject: ameide\ndomain: foundation\ncomponentType: config\nrolloutPhase: \"100\"\nchart:\n  repoURL: https://github.com/ameideio/ameide-gitops.git\n  path: sources/charts/foundation/primitive-crds\n  version: main\n",
+    )
+    .unwrap();
+    let report = repo.verify();
+    let message = problem(
+        &report,
+        "shared-resource",
+        component,
+        "CustomResourceDefinition.apiextensions.k8s.io/domains.ameide.io is rendered",
+    );
+    assert!(
+        message.contains("the Applications aks-main-primitive-crds, dev-primitive-crds, production-primitive-crds, staging-primitive-crds"),
+        "{message}"
+    );
+    // The env-scoped project does not permit CRDs either.
+    let refused = problem(
+        &report,
+        "app-project",
+        "sources/charts/foundation/primitive-crds/templates/domain.yaml",
+        "CustomResourceDefinition/domains.ameide.io",
+    );
+    assert!(
+        refused.contains("AppProject ameide does not permit the cluster-scoped kind CustomResourceDefinition.apiextensions.k8s.io"),
+        "{refused}"
+    );
+}
+
+#[test]
+fn the_cluster_project_permitting_a_second_cluster_scoped_kind_is_refused() {
+    let repo = Repo::new();
+    repo.plant(
+        CLUSTER_PROJECT,
+        "      kind: CustomResourceDefinition\n",
+        "      kind: CustomResourceDefinition\n    - group: rbac.authorization.k8s.io\n      kind: ClusterRole\n",
+    );
+    let report = repo.verify();
+    let message = problem(
+        &report,
+        "app-project-unused",
+        CLUSTER_PROJECT,
+        "AppProject ameide-cluster permits the cluster-scoped kind ClusterRole.rbac.authorization.k8s.io, which none of its Applications renders",
+    );
+    assert!(
+        message.contains("they render CustomResourceDefinition.apiextensions.k8s.io"),
+        "{message}"
+    );
+    // A wildcard is as broad as a second kind.
+    repo.plant(
+        CLUSTER_PROJECT,
+        "    - group: rbac.authorization.k8s.io\n      kind: ClusterRole\n",
+        "    - group: \"*\"\n      kind: \"*\"\n",
+    );
+    let report = repo.verify();
+    problem(
+        &report,
+        "app-project-unused",
+        CLUSTER_PROJECT,
+        "permits every cluster-scoped kind matching *.*",
+    );
+}
+
+#[test]
+fn the_crds_describe_exactly_what_the_scaffolder_renders_for_every_kind() {
+    let repo = Repo::new();
+    let digest = "sha256:1f2e3d4c5b6a79880f1e2d3c4b5a69788f0e1d2c3b4a59687f6e5d4c3b2a1908";
+    for kind in [
+        "domain",
+        "process",
+        "agent",
+        "uisurface",
+        "projection",
+        "integration",
+    ] {
+        let image = format!("ghcr.io/ameideio/primitive-{kind}-probe@{digest}");
+        let output = repo.run(&[
+            "scaffold-primitive",
+            "--kind",
+            kind,
+            "--name",
+            "probe",
+            "--version",
+            "v0",
+            "--env",
+            "dev",
+            "--enable",
+            "--image-ref",
+            &image,
+        ]);
+        assert_eq!(code(&output), 0, "{kind}: {}", stderr(&output));
+    }
+    let report = repo.verify();
+    assert_eq!(report["problems"], Json::Array(Vec::new()), "{report:#}");
+
+    // Every field the scaffolder renders is in the CRD, and every field of the CRD is rendered:
+    // a field the scaffolder adds fails above; one the CRD adds, here.
+    for (kind, file) in [
+        ("Domain", "domain"),
+        ("Process", "process"),
+        ("Agent", "agent"),
+        ("UISurface", "uisurface"),
+        ("Projection", "projection"),
+        ("Integration", "integration"),
+    ] {
+        let crd: serde_norway::Value = serde_norway::from_str(&repo.read(&format!(
+            "sources/charts/foundation/primitive-crds/templates/{file}.yaml"
+        )))
+        .unwrap();
+        assert_eq!(crd["spec"]["names"]["kind"].as_str(), Some(kind));
+        let spec = &crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"];
+        let in_crd: Vec<&str> = spec["properties"]
+            .as_mapping()
+            .unwrap()
+            .keys()
+            .filter_map(|k| k.as_str())
+            .collect();
+        let values: serde_norway::Value = serde_norway::from_str(
+            &repo.read(&format!("sources/values/_shared/apps/{file}-probe-v0.yaml")),
+        )
+        .unwrap();
+        let manifest = values["manifests"][0].as_str().unwrap();
+        let rendered: Vec<String> = manifest
+            .split_once("\nspec:\n")
+            .unwrap()
+            .1
+            .lines()
+            .filter_map(|l| {
+                l.strip_prefix("  ")?
+                    .split_once(':')
+                    .map(|(k, _)| k.to_owned())
+            })
+            .filter(|k| !k.starts_with(' '))
+            .collect();
+        assert_eq!(in_crd, rendered, "{kind}");
+    }
+}

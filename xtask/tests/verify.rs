@@ -118,6 +118,18 @@ impl Repo {
     }
 
     /// (env, component) in the order Argo CD generates them: cluster entries, then files sorted.
+    /// The Applications of the cluster-scoped ApplicationSet: one per file of
+    /// config/cluster-scoped/, generated before the env-scoped ones (its file sorts first).
+    fn cluster_scoped(&self) -> Vec<String> {
+        let mut found: Vec<String> = std::fs::read_dir(self.path().join("config/cluster-scoped"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .map(|name| format!("{}-primitive-crds", name.trim_end_matches(".yaml")))
+            .collect();
+        found.sort();
+        found
+    }
+
     fn expected_pairs(&self) -> Vec<(String, String)> {
         let files = self.component_files();
         self.envs()
@@ -132,12 +144,14 @@ impl Repo {
     }
 }
 
-/// (env, component) of every Application `apps --json` lists, in its order.
+/// (env, component) of every env-scoped Application `apps --json` lists, in its order (the
+/// cluster-scoped ones, of no env, are [`Repo::cluster_scoped`]).
 fn pairs(apps: &Json) -> Vec<(String, String)> {
     apps["applications"]
         .as_array()
         .unwrap()
         .iter()
+        .filter(|a| a["env"] != "")
         .map(|a| {
             (
                 a["env"].as_str().unwrap().to_owned(),
@@ -191,17 +205,16 @@ fn plural(n: usize, noun: &str) -> String {
 }
 
 fn clean_repository_passes(repo: &Repo) {
-    let expected = repo.expected_pairs();
-    assert!(expected.len() >= 6, "the repository has components");
+    let expected = repo.expected_pairs().len() + repo.cluster_scoped().len();
+    assert!(expected >= 7, "the repository has components");
     let output = repo.run(&["verify"]);
     assert_eq!(
         (code(&output), stdout(&output)),
         (
             0,
             format!(
-                "verify: {} from 1 ApplicationSet, {} rendered, 0 problems\n",
-                plural(expected.len(), "Application"),
-                expected.len()
+                "verify: {} from 2 ApplicationSets, {expected} rendered, 0 problems\n",
+                plural(expected, "Application"),
             )
         ),
         "stderr:\n{}",
@@ -223,11 +236,12 @@ fn the_repository_passes_with_helm4() {
 fn verify_json_names_every_application_and_renders_them_all() {
     let repo = Repo::new();
     let report = repo.json(&["verify", "--json"]);
-    let expected: Vec<String> = repo
-        .expected_pairs()
-        .into_iter()
-        .map(|(env, component)| format!("{env}-{component}"))
-        .collect();
+    let mut expected = repo.cluster_scoped();
+    expected.extend(
+        repo.expected_pairs()
+            .into_iter()
+            .map(|(env, component)| format!("{env}-{component}")),
+    );
     assert_eq!(report["applications"], Json::from(expected.clone()));
     assert_eq!(report["rendered"], Json::from(expected.len()));
     assert_eq!(report["problems"], Json::Array(Vec::new()));
@@ -394,7 +408,9 @@ fn a_list_file_yields_one_application_per_element_in_file_order() {
     assert!(problems(&report, "appset-template", &file).is_empty());
     assert_eq!(
         report["rendered"],
-        Json::from(repo.envs().len() * (repo.component_files().len() + 1))
+        Json::from(
+            repo.envs().len() * (repo.component_files().len() + 1) + repo.cluster_scoped().len()
+        )
     );
 }
 
@@ -562,7 +578,7 @@ fn a_render_error_names_the_applications_and_the_component_file() {
         message(found).contains("manifests[0] must be a YAML string"),
         "{found:#}"
     );
-    let total = repo.envs().len() * repo.component_files().len();
+    let total = repo.envs().len() * repo.component_files().len() + repo.cluster_scoped().len();
     assert_eq!(report["rendered"], Json::from(total - names.len()));
 }
 

@@ -136,6 +136,19 @@ impl<'a> Selector<'a> {
         if changed.contains(app.component_file.as_str()) {
             reasons.push(Reason::ComponentFile(app.component_file.clone()));
         }
+        // A cluster-scoped Application is checked against the Kubernetes version its cluster's
+        // env entries declare (docs/repository.md#cluster-scoped-components).
+        if app.env.is_empty()
+            && app
+                .labels
+                .contains_key(super::rules::accepted::CLUSTER_LABEL)
+        {
+            for file in crate::clusters::appset_cluster_files(self.root).unwrap_or_default() {
+                if changed.contains(file.as_str()) {
+                    reasons.push(Reason::ClusterFile(file));
+                }
+            }
+        }
         for file in &app.value_files {
             if changed.contains(file.as_str()) {
                 reasons.push(Reason::ValueFile(file.clone()));

@@ -8,6 +8,7 @@
 pub mod accepted;
 pub mod argocd;
 mod component;
+pub mod crds;
 mod drift;
 mod pinned;
 pub mod project;

@@ -1,8 +1,9 @@
 //! Rules on what the Kubernetes API server and Argo CD accept of each rendered object, beyond
 //! helm rendering it: the object's schema for the Kubernetes version its cluster runs
 //! (`kube-schema`), APIs that version no longer serves (`kube-api-removed`) or deprecates
-//! (`kube-api-deprecated`), Argo CD's hook and sync annotations (`argocd-annotation`) and Jobs
-//! that can succeed (`job-restart-policy`). docs/verify-rules.md documents each.
+//! (`kube-api-deprecated`), Argo CD's hook and sync annotations (`argocd-annotation`), Jobs
+//! that can succeed (`job-restart-policy`), and custom resources against the CRDs the tree
+//! defines ([`super::crds`]). docs/verify-rules.md documents each.
 //!
 //! The findings of one Application's manifests depend only on them and on the schemas, so they
 //! are cached beside the render, keyed by both.
@@ -17,9 +18,11 @@ use xshell::Shell;
 
 use super::super::cache::{Cache, Key, What};
 use super::super::problem::Problem;
+use super::crds;
 use super::project::{self, Projects};
 use crate::argo::Application;
 use crate::clusters;
+use crate::kube::crds::{Crds, Verdict};
 use crate::kube::deprecations::{self, Status};
 use crate::kube::schemas::{self, Schemas};
 use crate::kube::KubeVersion;
@@ -39,13 +42,19 @@ pub fn is_warning(rule: &str) -> bool {
 }
 
 /// Bump when what [`Acceptance::check`] finds changes for the same input: it is in the cache key.
-const CHECKS_VERSION: &str = "accepted/3";
+const CHECKS_VERSION: &str = "accepted/4";
+
+/// The label the cluster-scoped ApplicationSet puts on its Applications, which belong to no env:
+/// their cluster's Kubernetes version applies (docs/repository.md#cluster-scoped-components).
+pub const CLUSTER_LABEL: &str = "cluster";
 
 /// The schemas of every Kubernetes version the ApplicationSet's envs run, loaded once per run.
 pub struct Acceptance {
     root: std::path::PathBuf,
     by_env: HashMap<String, Arc<Schemas>>,
+    by_cluster: HashMap<String, Arc<Schemas>>,
     projects: Projects,
+    crds: Crds,
 }
 
 impl Acceptance {
@@ -56,8 +65,10 @@ impl Acceptance {
         let mut problems = Vec::new();
         let mut by_version: HashMap<KubeVersion, Arc<Schemas>> = HashMap::new();
         let mut by_env = HashMap::new();
+        let mut by_cluster = HashMap::new();
+        let mut entries = Vec::new();
         for file in clusters::appset_cluster_files(root).unwrap_or_default() {
-            let entries = match clusters::read_cluster_file(root, &file) {
+            let file_entries = match clusters::read_cluster_file(root, &file) {
                 Ok(entries) => entries,
                 Err(err) => {
                     problems.push(Problem::new(
@@ -69,7 +80,8 @@ impl Acceptance {
                     continue;
                 }
             };
-            for entry in entries {
+            for entry in file_entries {
+                entries.push((file.clone(), entry.clone()));
                 let version = entry.kubernetes_version;
                 let schemas = match by_version.get(&version) {
                     Some(schemas) => schemas.clone(),
@@ -98,16 +110,24 @@ impl Acceptance {
                         schemas
                     }
                 };
+                by_cluster
+                    .entry(entry.cluster.clone())
+                    .or_insert_with(|| schemas.clone());
                 by_env.insert(entry.env, schemas);
             }
         }
+        problems.extend(crds::clusters(root, &entries));
+        let (crds, crd_problems) = crds::load(root);
+        problems.extend(crd_problems);
         let root = root.to_owned();
         let projects = Projects::load(&root);
         Ok((
             Acceptance {
                 root,
                 by_env,
+                by_cluster,
                 projects,
+                crds,
             },
             problems,
         ))
@@ -116,7 +136,11 @@ impl Acceptance {
     /// The problems of `app`'s rendered `manifests` and the objects it renders, from the cache
     /// when they were checked before and found clean.
     pub fn check(&self, app: &Application, manifests: &str, cache: Option<&Cache>) -> Checked {
-        let Some(schemas) = self.by_env.get(&app.env) else {
+        let schemas = self.by_env.get(&app.env).or_else(|| {
+            let cluster = app.labels.get(CLUSTER_LABEL)?;
+            app.env.is_empty().then(|| self.by_cluster.get(cluster))?
+        });
+        let Some(schemas) = schemas else {
             return Checked::default();
         };
         let version = schemas.version.to_string();
@@ -128,6 +152,7 @@ impl Acceptance {
             app.component_file.as_bytes(),
             app.namespace.as_bytes(),
             self.projects.digest_of(app).as_bytes(),
+            self.crds.digest().as_bytes(),
             manifests.as_bytes(),
         ]);
         // Only a clean result is stored, as the list of its objects: findings point into value
@@ -139,7 +164,14 @@ impl Acceptance {
                 objects: text.lines().map(str::to_owned).collect(),
             };
         }
-        let checked = check(&self.root, schemas, &self.projects, app, manifests);
+        let checked = check(
+            &self.root,
+            schemas,
+            &self.crds,
+            &self.projects,
+            app,
+            manifests,
+        );
         if let (Some(cache), true) = (cache, checked.problems.is_empty()) {
             let body: String = checked.objects.iter().map(|o| format!("{o}\n")).collect();
             cache.put(What::Accepted, &key, &body);
@@ -160,16 +192,36 @@ pub struct Checked {
 /// `shared-resource`: objects two or more Applications render, with those Applications' names
 /// and component files, as Argo CD's SharedResourceWarning would name them. Each object is
 /// noted once with its first Application; only the conflicts keep more.
+///
+/// It also notes the cluster-scoped kinds each AppProject's Applications render, for
+/// `app-project-unused`.
 #[derive(Debug, Default)]
 pub struct Owners {
     first: HashMap<String, (String, String)>,
     shared: BTreeMap<String, BTreeSet<(String, String)>>,
+    /// (project, group, kind) of every cluster-scoped object rendered, and of the Namespace
+    /// `CreateNamespace=true` creates.
+    cluster_kinds: BTreeSet<(String, String, String)>,
 }
 
 impl Owners {
     pub fn add(&mut self, app: &Application, objects: Vec<String>) {
         let owner = (app.name.clone(), app.component_file.clone());
+        let project = project::project_name(app).unwrap_or_default();
+        let creates_namespace = app.manifest.contains("\"CreateNamespace=true\"");
+        if creates_namespace {
+            self.cluster_kinds
+                .insert((project.clone(), String::new(), "Namespace".to_owned()));
+        }
         for object in objects {
+            let mut parts = object.splitn(4, '/');
+            if let (Some(group), Some(kind), Some("")) = (parts.next(), parts.next(), parts.next())
+            {
+                let key = (project.clone(), group.to_owned(), kind.to_owned());
+                if !self.cluster_kinds.contains(&key) {
+                    self.cluster_kinds.insert(key);
+                }
+            }
             match self.first.get(&object) {
                 Some(first) if first.0 != owner.0 => {
                     let shared = self.shared.entry(object).or_default();
@@ -184,8 +236,22 @@ impl Owners {
         }
     }
 
-    /// One problem per shared object, at the component file of each Application but the first.
-    pub fn problems(self) -> Vec<Problem> {
+    /// One problem per shared object, at the component file of each Application but the first;
+    /// when `every` Application was rendered, the cluster-scoped permissions none of them uses
+    /// (`app-project-unused`: on a part of them, an unused one proves nothing).
+    pub fn problems(self, acceptance: &Acceptance, every: bool) -> Vec<Problem> {
+        let mut problems = match every {
+            true => acceptance
+                .projects
+                .unused_cluster_permissions(&acceptance.root, &self.cluster_kinds),
+            false => Vec::new(),
+        };
+        problems.extend(self.shared_problems());
+        problems
+    }
+
+    /// `shared-resource`.
+    fn shared_problems(self) -> Vec<Problem> {
         let mut problems = Vec::new();
         for (object, owners) in self.shared {
             let names: Vec<&str> = owners.iter().map(|(name, _)| name.as_str()).collect();
@@ -222,6 +288,7 @@ impl Owners {
 fn check(
     root: &Path,
     schemas: &Schemas,
+    crds: &Crds,
     projects: &Projects,
     app: &Application,
     manifests: &str,
@@ -286,19 +353,23 @@ fn check(
                     }
                 }
             }
-            // Removed APIs are reported above; custom resources are checked against their CRDs.
-            None if is_built_in(api_version)
-                && deprecations::status(schemas.version, api_version, kind).is_none() =>
-            {
-                push(RULE_SCHEMA, format!(
-                    "Kubernetes {} serves no {kind} in {api_version}: check the apiVersion and kind (kubectl api-resources lists what a cluster serves)",
-                    schemas.version
-                ));
+            // Removed APIs are reported above.
+            None if is_built_in(api_version) => {
+                if deprecations::status(schemas.version, api_version, kind).is_none() {
+                    push(RULE_SCHEMA, format!(
+                        "Kubernetes {} serves no {kind} in {api_version}: check the apiVersion and kind (kubectl api-resources lists what a cluster serves)",
+                        schemas.version
+                    ));
+                }
             }
-            None => {}
+            None if api_version.starts_with("argoproj.io/")
+                && crds::ARGOCD_KINDS.contains(&kind) => {}
+            None => custom_resource(crds, &object, api_version, kind, name, &mut push),
         }
         let group = api_version.rsplit_once('/').map_or("", |(g, _)| g);
-        let namespace = match project::CLUSTER_SCOPED.contains(&kind) {
+        let cluster_scoped =
+            project::CLUSTER_SCOPED.contains(&kind) || crds.is_cluster_scoped(group, kind);
+        let namespace = match cluster_scoped {
             true => None,
             false => Some(
                 object["metadata"]["namespace"]
@@ -323,6 +394,45 @@ fn check(
     problems.sort();
     problems.dedup();
     Checked { problems, objects }
+}
+
+/// `crd-schema` and `crd-unknown`: a custom resource against the CRD the tree defines for it.
+fn custom_resource(
+    crds: &Crds,
+    object: &Value,
+    api_version: &str,
+    kind: &str,
+    name: &str,
+    push: &mut impl FnMut(&'static str, String),
+) {
+    match crds.validate(object) {
+        Verdict::Checked { file, findings } => {
+            for finding in findings {
+                let at = match finding.at.as_str() {
+                    "" => String::new(),
+                    at => format!("{at}: "),
+                };
+                push(crds::RULE_SCHEMA, format!(
+                    "{at}{}; not in the schema of its CRD ({file}), so the API server refuses it or drops the field: fix the template or the value that renders it",
+                    finding.message
+                ));
+            }
+            if let Err(rule) = schemas::check_name(kind, name) {
+                push(
+                    crds::RULE_SCHEMA,
+                    format!("metadata.name {name:?} {rule}; the API server refuses it"),
+                );
+            }
+        }
+        Verdict::VersionNotServed { file, served } => push(crds::RULE_SCHEMA, format!(
+            "{api_version} is not served by the CRD of {kind} ({file}), which serves {}: render one of those versions",
+            served.join(", ")
+        )),
+        Verdict::Unknown => push(crds::RULE_UNKNOWN, format!(
+            "no CustomResourceDefinition in the tree defines {kind} of {api_version}, so Argo CD's dry run fails (the server could not find the requested resource): check the apiVersion and kind, add its CRD to a cluster-scoped chart under sources/charts/, or, for a kind installed from elsewhere, its CRD to {}/",
+            crate::layout::CRD_CATALOGUE_DIR
+        )),
+    }
 }
 
 /// The file an object came from: the value file that spells it out (a chart such as
@@ -542,7 +652,7 @@ mod tests {
         );
         owners.add(&app("dev-b", "b.yaml"), vec![quota.clone()]);
         owners.add(&app("dev-a", "a.yaml"), vec![quota]);
-        let problems = owners.problems();
+        let problems = owners.shared_problems();
         assert_eq!(problems.len(), 1, "{problems:?}");
         assert_eq!(
             (problems[0].path.as_str(), problems[0].rule),

@@ -38,7 +38,43 @@ pub fn applications(root: &Path) -> Vec<Application> {
             apps.push(build(cluster, file, &doc, name, domain));
         }
     }
+    apps.extend(cluster_scoped(root));
     apps
+}
+
+/// The Applications of argocd/applicationsets/ameide-cluster.yaml: one per cluster file.
+fn cluster_scoped(root: &Path) -> Vec<Application> {
+    let files = layout::walk(root, layout::CLUSTER_SCOPED_DIR, layout::Walk::EVERYTHING)
+        .expect("the fixture's cluster-scoped folder");
+    files
+        .into_iter()
+        .filter_map(|file| {
+            let text = std::fs::read_to_string(root.join(&file)).ok()?;
+            let doc: Value = crate::yaml::from_str(&text).ok()?;
+            let cluster = doc["cluster"].as_str()?.to_owned();
+            let labels = [
+                ("rollout-phase", "050"),
+                ("component-type", "crds"),
+                ("cluster", cluster.as_str()),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+            Some(Application {
+                name: format!("{cluster}-primitive-crds"),
+                appset: format!("{}/ameide-cluster.yaml", layout::APPSETS_DIR),
+                component_file: file,
+                env: String::new(),
+                namespace: String::new(),
+                chart: "sources/charts/foundation/primitive-crds".to_owned(),
+                release: "primitive-crds".to_owned(),
+                value_files: Vec::new(),
+                labels,
+                ignore_missing_value_files: false,
+                manifest: "null".into(),
+            })
+        })
+        .collect()
 }
 
 fn build(cluster: &Cluster, file: &str, doc: &Value, name: &str, domain: &str) -> Application {

@@ -12,6 +12,7 @@ use super::super::problem::Problem;
 use crate::argo::Application;
 
 pub const RULE: &str = "app-project";
+pub const RULE_UNUSED: &str = "app-project-unused";
 
 /// The AppProjects defined under `argocd/`, with the file each is in.
 #[derive(Debug, Default)]
@@ -182,7 +183,65 @@ impl Projects {
     }
 }
 
-fn project_name(app: &Application) -> Option<String> {
+impl Projects {
+    /// `app-project-unused`: every `clusterResourceWhitelist` entry of every AppProject permits
+    /// a kind some Application of the project renders (`used`: project, group, kind), and names
+    /// it without a wildcard. A cluster-scoped permission no Application needs is one a future
+    /// chart can use without review.
+    pub fn unused_cluster_permissions(
+        &self,
+        root: &Path,
+        used: &std::collections::BTreeSet<(String, String, String)>,
+    ) -> Vec<Problem> {
+        let mut problems = Vec::new();
+        for (path, project) in &self.projects {
+            let name = project["metadata"]["name"].as_str().unwrap_or_default();
+            let text = std::fs::read_to_string(root.join(path)).unwrap_or_default();
+            let line = super::yaml::line_of_path(&text, &["spec", "clusterResourceWhitelist"]);
+            let needed: Vec<String> = used
+                .iter()
+                .filter(|(p, _, _)| p == name)
+                .map(|(_, g, k)| show_kind(g, k))
+                .collect();
+            let needed = match needed.is_empty() {
+                true => "none".to_owned(),
+                false => needed.join(", "),
+            };
+            for item in project["spec"]["clusterResourceWhitelist"]
+                .as_array()
+                .into_iter()
+                .flatten()
+            {
+                let (group, kind) = (
+                    item["group"].as_str().unwrap_or_default(),
+                    item["kind"].as_str().unwrap_or_default(),
+                );
+                let entry = show_kind(group, kind);
+                let message = if group.contains(['*', '?']) || kind.contains(['*', '?']) {
+                    format!("AppProject {name} permits every cluster-scoped kind matching {entry}: list the kinds its Applications render instead ({needed})")
+                } else if !used
+                    .iter()
+                    .any(|(p, g, k)| p == name && g == group && k == kind)
+                {
+                    format!("AppProject {name} permits the cluster-scoped kind {entry}, which none of its Applications renders (they render {needed}): remove it, so that no chart of the project gains it without a review of this file")
+                } else {
+                    continue;
+                };
+                problems.push(Problem::new(path, line, RULE_UNUSED, message));
+            }
+        }
+        problems
+    }
+}
+
+fn show_kind(group: &str, kind: &str) -> String {
+    match group {
+        "" => kind.to_owned(),
+        group => format!("{kind}.{group}"),
+    }
+}
+
+pub(super) fn project_name(app: &Application) -> Option<String> {
     app.manifest()["spec"]["project"]
         .as_str()
         .map(str::to_owned)
@@ -418,6 +477,42 @@ mod tests {
             "kube-system"
         ));
         assert!(!destination_permitted(&p, "", "", "ameide-dev"));
+    }
+
+    #[test]
+    fn a_cluster_scoped_permission_no_application_uses_is_reported() {
+        let fx = super::super::fixture::Fixture::new();
+        let projects = Projects::load(fx.root());
+        let used = |kinds: &[(&str, &str, &str)]| {
+            kinds
+                .iter()
+                .map(|(p, g, k)| (p.to_string(), g.to_string(), k.to_string()))
+                .collect()
+        };
+        let all = used(&[
+            ("ameide", "", "Namespace"),
+            (
+                "ameide-cluster",
+                "apiextensions.k8s.io",
+                "CustomResourceDefinition",
+            ),
+        ]);
+        assert_eq!(
+            projects.unused_cluster_permissions(fx.root(), &all),
+            Vec::new()
+        );
+        let found =
+            projects.unused_cluster_permissions(fx.root(), &used(&[("ameide", "", "Namespace")]));
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(
+            (found[0].path.as_str(), found[0].rule),
+            ("argocd/projects/ameide-cluster.yaml", RULE_UNUSED)
+        );
+        assert!(
+            found[0].message.contains("(they render none)"),
+            "{}",
+            found[0].message
+        );
     }
 
     #[test]
