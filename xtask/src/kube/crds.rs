@@ -14,7 +14,7 @@ use serde_json::{json, Map, Value};
 
 use crate::schema::Validator;
 
-use super::schemas::{describe, dotted, Finding};
+use super::schemas::{findings, Finding};
 
 /// The CRDs read, by group and kind.
 #[derive(Default)]
@@ -150,18 +150,9 @@ impl Crds {
                 served: crd.versions.keys().cloned().collect(),
             };
         };
-        let mut findings: Vec<Finding> = validator
-            .errors(object)
-            .iter()
-            .map(|error| Finding {
-                at: dotted(&error.path),
-                message: describe(error),
-            })
-            .collect();
-        findings.dedup();
         Verdict::Checked {
             file: crd.file.clone(),
-            findings,
+            findings: findings(validator, object),
         }
     }
 }

@@ -112,16 +112,7 @@ impl Schemas {
                 }])
             }
         };
-        let mut findings: Vec<Finding> = validator
-            .errors(object)
-            .iter()
-            .map(|error| Finding {
-                at: dotted(&error.path),
-                message: describe(error),
-            })
-            .collect();
-        findings.dedup();
-        Some(findings)
+        Some(findings(&validator, object))
     }
 
     fn validator(&self, name: &str) -> Result<Arc<Validator>, String> {
@@ -157,6 +148,21 @@ pub fn dotted(pointer: &str) -> String {
         }
     }
     out
+}
+
+/// The ways `object` differs from `validator`'s schema, each where and in the words of
+/// [`describe`], repeats dropped.
+pub fn findings(validator: &Validator, object: &Value) -> Vec<Finding> {
+    let mut findings: Vec<Finding> = validator
+        .errors(object)
+        .iter()
+        .map(|error| Finding {
+            at: dotted(&error.path),
+            message: describe(error),
+        })
+        .collect();
+    findings.dedup();
+    findings
 }
 
 pub fn describe(error: &schema::Error) -> String {

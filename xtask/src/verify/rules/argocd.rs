@@ -82,18 +82,10 @@ impl ArgoCd {
         let Some(validator) = object["kind"].as_str().and_then(|k| self.validators.get(k)) else {
             return Vec::new();
         };
-        let mut found: Vec<(String, String)> = validator
-            .errors(object)
-            .iter()
-            .map(|error| {
-                (
-                    crate::kube::schemas::dotted(&error.path),
-                    crate::kube::schemas::describe(error),
-                )
-            })
-            .collect();
-        found.dedup();
-        found
+        crate::kube::schemas::findings(validator, object)
+            .into_iter()
+            .map(|f| (f.at, f.message))
+            .collect()
     }
 
     /// How Go's `json.Unmarshal` decodes `object` into the Go type of `kind`, as Argo CD decodes a
