@@ -150,36 +150,14 @@ pub fn run<V: Verb>(sh: &Shell, verb: &V) -> Result<()> {
         let helm = tools::helm(sh)?;
         execute(sh, &root, &helm, &plan, common.dry_run).map(Some)
     })();
-    let outcome = match result {
-        Ok(Some(outcome)) => outcome,
-        Ok(None) => return Ok(()),
-        Err(err) => {
-            if common.json {
-                let code = exit::code_of(&err);
-                report::print_json(&Outcome::failed(
-                    V::COMMAND,
-                    &verb.subject(),
-                    code,
-                    &err,
-                    common.dry_run,
-                ));
-            }
-            return Err(err);
-        }
-    };
-    report::step_summary(&outcome)?;
-    if common.json {
-        report::print_json(&outcome);
-    } else {
-        report::print_text(&outcome, started.elapsed());
-    }
-    if outcome.operation == "failed" {
-        return Err(exit::guardrail(format!(
-            "guardrails failed for {}; nothing was written (fix the chart or values, then re-run)",
-            outcome.component
-        )));
-    }
-    Ok(())
+    report::finish(
+        result,
+        V::COMMAND,
+        &verb.subject(),
+        common.json,
+        common.dry_run,
+        started.elapsed(),
+    )
 }
 
 fn proposal<V: Verb>(verb: &V, base: &str) -> pr::Proposal {

@@ -150,36 +150,14 @@ pub fn run(sh: &Shell, flags: &Flags) -> Result<()> {
         let helm = tools::helm(sh)?;
         scaffold(sh, &root, &helm, &request, &envs, flags.dry_run).map(Some)
     });
-    let outcome = match result {
-        Ok(Some(outcome)) => outcome,
-        Ok(None) => return Ok(()),
-        Err(err) => {
-            // A caller parsing stdout gets one object whatever went wrong; stderr says it too.
-            if flags.json {
-                let code = exit::code_of(&err);
-                report::print_json(&Outcome::failed(
-                    "scaffold-primitive",
-                    &component,
-                    code,
-                    &err,
-                    flags.dry_run,
-                ));
-            }
-            return Err(err);
-        }
-    };
-    report::step_summary(&outcome)?;
-    if flags.json {
-        report::print_json(&outcome);
-    } else {
-        report::print_text(&outcome, started.elapsed());
-    }
-    if outcome.operation == "failed" {
-        return Err(exit::guardrail(format!(
-            "guardrails failed for {component}; nothing was written (fix the chart or values, then re-run)"
-        )));
-    }
-    Ok(())
+    report::finish(
+        result,
+        "scaffold-primitive",
+        &component,
+        flags.json,
+        flags.dry_run,
+        started.elapsed(),
+    )
 }
 
 /// Checks everything that can be checked without touching anything: the flags, the env against

@@ -63,6 +63,43 @@ pub fn print_dispatched(report: &serde_json::Value, as_json: bool) {
     }
 }
 
+/// How a write-path command ends: the outcome printed (text or JSON) and in the job summary, or,
+/// when it failed before having one, the failure as one JSON object on stdout for a caller that
+/// parses it (stderr says it too); guardrails that failed end as the guardrail exit.
+/// `Ok(None)` is a run that printed its own answer (a dispatched workflow).
+pub fn finish(
+    result: Result<Option<Outcome>>,
+    command: &'static str,
+    component: &str,
+    json: bool,
+    dry_run: bool,
+    took: Duration,
+) -> Result<()> {
+    let outcome = match result {
+        Ok(Some(outcome)) => outcome,
+        Ok(None) => return Ok(()),
+        Err(err) => {
+            if json {
+                let code = crate::exit::code_of(&err);
+                print_json(&Outcome::failed(command, component, code, &err, dry_run));
+            }
+            return Err(err);
+        }
+    };
+    step_summary(&outcome)?;
+    match json {
+        true => print_json(&outcome),
+        false => print_text(&outcome, took),
+    }
+    if outcome.operation == "failed" {
+        return Err(crate::exit::guardrail(format!(
+            "guardrails failed for {}; nothing was written (fix the chart or values, then re-run)",
+            outcome.component
+        )));
+    }
+    Ok(())
+}
+
 pub fn print_json(outcome: &Outcome) {
     println!(
         "{}",
