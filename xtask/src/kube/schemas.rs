@@ -46,12 +46,13 @@ impl Schemas {
                 path.display()
             )
         })?;
-        let mut doc: Value = serde_json::from_str(&text).with_context(|| {
+        let mut doc = lean(&text).with_context(|| {
             format!(
                 "parsing the Kubernetes {version} schemas {}",
                 path.display()
             )
         })?;
+        drop(text);
         Schemas::from_definitions(version, &mut doc)
     }
 
@@ -131,6 +132,73 @@ impl Schemas {
         validators.insert(name.to_owned(), validator.clone());
         Ok(validator)
     }
+}
+
+/// The JSON document `text` without the `description` texts of its schemas: they are about 70% of
+/// the Kubernetes definitions, no check reads them, and held as JSON values they were most of
+/// verify's peak memory. Only a string is dropped, so that a property named `description` (a
+/// PriorityClass has one) keeps its schema.
+fn lean(text: &str) -> serde_json::Result<Value> {
+    use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+
+    struct Lean;
+
+    impl<'de> DeserializeSeed<'de> for Lean {
+        type Value = Value;
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+            d.deserialize_any(Lean)
+        }
+    }
+
+    impl<'de> Visitor<'de> for Lean {
+        type Value = Value;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a JSON value")
+        }
+        fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+            Ok(Value::Bool(v))
+        }
+        fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+            Ok(Value::from(v))
+        }
+        fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+            Ok(Value::from(v))
+        }
+        fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+            Ok(Value::from(v))
+        }
+        fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+            Ok(Value::String(v.to_owned()))
+        }
+        fn visit_string<E>(self, v: String) -> Result<Value, E> {
+            Ok(Value::String(v))
+        }
+        fn visit_unit<E>(self) -> Result<Value, E> {
+            Ok(Value::Null)
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+            let mut out = Vec::new();
+            while let Some(item) = seq.next_element_seed(Lean)? {
+                out.push(item);
+            }
+            Ok(Value::Array(out))
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+            let mut out = serde_json::Map::new();
+            while let Some(key) = map.next_key::<String>()? {
+                let value = map.next_value_seed(Lean)?;
+                if !(key == "description" && value.is_string()) {
+                    out.insert(key, value);
+                }
+            }
+            Ok(Value::Object(out))
+        }
+    }
+
+    let mut de = serde_json::Deserializer::from_str(text);
+    let value = Lean.deserialize(&mut de)?;
+    de.end()?;
+    Ok(value)
 }
 
 /// `/spec/containers/0/image` as `spec.containers[0].image`.
@@ -311,6 +379,23 @@ mod tests {
             QUANTITY: {"oneOf": [{"type": "string"}, {"type": "number"}]}
         }});
         Schemas::from_definitions(KubeVersion { minor: 31 }, &mut doc).unwrap()
+    }
+
+    #[test]
+    fn descriptions_are_dropped_but_a_property_named_description_is_kept() {
+        let text = r#"{"$defs": {"a": {"description": "long text", "type": "object",
+            "properties": {"description": {"description": "its text", "type": "string"}},
+            "items": [{"description": "x", "enum": [1, -2, 2.5, true, null]}]}}}"#;
+        assert_eq!(
+            lean(text).unwrap(),
+            json!({"$defs": {"a": {"type": "object",
+                "properties": {"description": {"type": "string"}},
+                "items": [{"enum": [1, -2, 2.5, true, null]}]}}})
+        );
+        assert!(
+            lean("{} {}").is_err(),
+            "trailing text is refused as serde_json refuses it"
+        );
     }
 
     #[test]
