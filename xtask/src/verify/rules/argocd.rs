@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::OnceLock;
 
 use serde_json::Value;
 
@@ -25,7 +26,28 @@ const KINDS: [&str; 3] = ["Application", "ApplicationSet", "AppProject"];
 /// The validators of the declared version, one per kind.
 pub struct ArgoCd {
     pub version: String,
-    validators: HashMap<&'static str, Validator>,
+    validators: &'static HashMap<&'static str, Validator>,
+}
+
+/// The validators of `SCHEMAS[at]`, compiled once per process: verify's rules and discovery's
+/// decoding of each ApplicationSet's templatePatch share them.
+fn compiled(at: usize) -> &'static HashMap<&'static str, Validator> {
+    static COMPILED: [OnceLock<HashMap<&'static str, Validator>>; SCHEMAS.len()] =
+        [const { OnceLock::new() }; SCHEMAS.len()];
+    COMPILED[at].get_or_init(|| {
+        let schema: Value =
+            crate::yaml::from_str(SCHEMAS[at].1).expect("the Argo CD schemas are YAML (tested)");
+        let schema = std::sync::Arc::new(schema);
+        KINDS
+            .into_iter()
+            .map(|kind| {
+                let validator = schema::Options::default()
+                    .compile(schema.clone(), &format!("/kinds/{kind}"))
+                    .expect("the Argo CD schemas compile (tested)");
+                (kind, validator)
+            })
+            .collect()
+    })
 }
 
 impl ArgoCd {
@@ -51,22 +73,12 @@ impl ArgoCd {
             Some(version) if keys.iter().all(allowed) => version.to_owned(),
             _ => return Err(refuse(format!("must hold the key version, a quoted major.minor of Argo CD such as \"3.5\" (one of {known}), and optionally {}: true|false; no other key", crate::argo::settings::NEW_GIT_FILE_GLOBBING))),
         };
-        let Some((_, text)) = SCHEMAS.iter().find(|(v, _)| *v == version) else {
+        let Some(at) = SCHEMAS.iter().position(|(v, _)| *v == version) else {
             return Err(refuse(format!("version {version:?}: the repository holds no Argo CD schema for it; use one of {known}, or add xtask/schemas/argocd/{version}.yaml")));
         };
-        let schema: Value =
-            crate::yaml::from_str(text).expect("the Argo CD schemas are YAML (tested)");
-        let schema = std::sync::Arc::new(schema);
-        let mut validators = HashMap::new();
-        for kind in KINDS {
-            let validator = schema::Options::default()
-                .compile(schema.clone(), &format!("/kinds/{kind}"))
-                .expect("the Argo CD schemas compile (tested)");
-            validators.insert(kind, validator);
-        }
         Ok(ArgoCd {
             version,
-            validators,
+            validators: compiled(at),
         })
     }
 
