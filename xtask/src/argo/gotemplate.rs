@@ -727,21 +727,36 @@ fn out_template(sets: usize, templates: usize) -> (String, HashMap<usize, (usize
     (text, map)
 }
 
+/// The strings of [`out_template`]'s output: one line per set and template, each a JSON string
+/// (`toJson`, so on one line) after its bullet (`- - ` opens a set, `  - ` continues it, `- []`
+/// is a set of no template). Read line by line: a YAML parser holds the events of the whole
+/// document, which for thousands of sets was most of discovery's memory.
 fn parse_out(manifests: &str, sets: usize, templates: usize) -> Result<Vec<Vec<String>>> {
-    // Read straight into strings: a generic YAML tree of thousands of sets, and a copy of it, was
-    // most of discovery's memory.
-    #[derive(serde::Deserialize)]
-    struct Out {
-        out: Option<Vec<Vec<String>>>,
-    }
-    let mut out = Vec::new();
-    for document in crate::yaml::Deserializer::from_str(manifests) {
-        let doc: Option<Out> = serde::Deserialize::deserialize(document)
-            .context("reading the rendered ApplicationSet templates")?;
-        if let Some(doc) = doc {
-            out = doc.out.unwrap_or_default();
-            break;
-        }
+    let mut out: Vec<Vec<String>> = Vec::with_capacity(sets);
+    let body = manifests
+        .split_once("\nout:\n")
+        .map(|(_, body)| body)
+        .or_else(|| manifests.strip_prefix("out:\n"))
+        .context("the rendered ApplicationSet templates hold no `out:`")?;
+    for line in body.lines() {
+        let string = if let Some(json) = line.strip_prefix("- - ") {
+            out.push(Vec::with_capacity(templates));
+            json
+        } else if let Some(json) = line.strip_prefix("  - ") {
+            json
+        } else if line == "- []" {
+            out.push(Vec::new());
+            continue;
+        } else if line.is_empty() || line == "---" || line.starts_with("# Source: ") {
+            continue;
+        } else {
+            anyhow::bail!("an unexpected line in the rendered ApplicationSet templates: {line:?}");
+        };
+        let string: String = serde_json::from_str(string)
+            .with_context(|| format!("reading the rendered ApplicationSet template {string:?}"))?;
+        out.last_mut()
+            .context("a template's output before its set's")?
+            .push(string);
     }
     anyhow::ensure!(
         out.len() == sets && out.iter().all(|o| o.len() == templates),
@@ -1043,6 +1058,27 @@ mod tests {
                 "{options:?}"
             );
         }
+    }
+
+    #[test]
+    fn the_output_is_read_a_json_string_per_line_in_the_order_of_the_sets() {
+        let helm = "---\n# Source: appset/templates/out.yaml\nout:\n- - \"a: 1\\nb: \\u003cx\\u003e\"\n  - \"\"\n- - \"- [x]\"\n  - \"  - y\"\n";
+        assert_eq!(
+            parse_out(helm, 2, 2).unwrap(),
+            vec![
+                vec!["a: 1\nb: <x>".to_owned(), String::new()],
+                vec!["- [x]".to_owned(), "  - y".to_owned()],
+            ]
+        );
+        assert_eq!(
+            parse_out("out:\n- []\n- []\n", 2, 0).unwrap(),
+            vec![Vec::<String>::new(), Vec::new()]
+        );
+        let short = parse_out(helm, 3, 2).unwrap_err().to_string();
+        assert!(short.contains("rendered 2 parameter sets"), "{short}");
+        let odd = parse_out("out:\n- - \"a\"\nsurprise\n", 1, 1).unwrap_err();
+        assert!(odd.to_string().contains("\"surprise\""), "{odd}");
+        assert!(parse_out("nothing", 0, 0).is_err());
     }
 
     #[test]
