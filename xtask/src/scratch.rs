@@ -69,3 +69,28 @@ pub fn copy_tree(from: &Path, to: &Path) -> io::Result<()> {
     }
     Ok(())
 }
+
+/// Hard-links the file `from` at `to` (copied where a link cannot be made, such as across file
+/// systems). For trees only read (by discovery and helm), never written through: a link shares
+/// the bytes, and a hundredth of a copy's time.
+pub fn link_or_copy(from: &Path, to: &Path) -> io::Result<()> {
+    if fs::hard_link(from, to).is_err() {
+        fs::copy(from, to)?;
+    }
+    Ok(())
+}
+
+/// Links (or copies) every file under the folder `from` into `to`, folders made.
+pub fn link_tree(from: &Path, to: &Path) -> io::Result<()> {
+    fs::create_dir_all(to)?;
+    for entry in fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            link_tree(&entry.path(), &target)?;
+        } else {
+            link_or_copy(&entry.path(), &target)?;
+        }
+    }
+    Ok(())
+}

@@ -110,17 +110,35 @@ pub fn preview(
 ) -> Result<Preview> {
     let dir = Scratch::dir("xtask-preview").context("creating a scratch copy of the repository")?;
     let files = repository::Files::list(sh, root).context("listing the repository's files")?;
-    let copies = files
+    let planned_paths = planned.iter().map(|(path, _)| path.as_str());
+    let paths: Vec<String> = files
         .iter()
-        .map(|path| (path.to_owned(), root.join(path)))
-        .chain(planned.iter().cloned());
-    for (path, from) in copies {
-        let to = dir.path().join(&path);
-        std::fs::create_dir_all(to.parent().expect("a file has a folder"))
-            .and_then(|()| std::fs::copy(&from, &to).map(drop))
-            .with_context(|| format!("copying {path} into the scratch copy"))?;
+        .chain(planned_paths)
+        .map(str::to_owned)
+        .collect();
+    // The planned files come last, so that each replaces the tree's file of its path.
+    let sources = files.iter().map(|path| (path, root.join(path)));
+    let sources = sources.chain(
+        planned
+            .iter()
+            .map(|(path, from)| (path.as_str(), from.clone())),
+    );
+    let mut made = std::collections::HashSet::new();
+    for (path, from) in sources {
+        let to = dir.path().join(path);
+        let folder = to.parent().expect("a file has a folder");
+        if made.insert(folder.to_path_buf()) {
+            std::fs::create_dir_all(folder)
+                .with_context(|| format!("making the folder of {path} in the scratch copy"))?;
+        }
+        // A planned file replaces the tree's: the link is removed, never written through.
+        let _ = std::fs::remove_file(&to);
+        crate::scratch::link_or_copy(&from, &to)
+            .with_context(|| format!("linking {path} into the scratch copy"))?;
     }
-    let discovery = discover_cached(sh, helm, dir.path(), cache)?;
+    // Discovery is handed the files the copy holds: listing them again would walk the copy.
+    let files = repository::Files::of(paths);
+    let discovery = discover_all(sh, helm, dir.path(), files, cache)?;
     Ok(Preview { dir, discovery })
 }
 
@@ -139,8 +157,20 @@ pub fn discover_cached(
     root: &Path,
     cache: Option<&Cache>,
 ) -> Result<Discovery> {
+    let files = repository::Files::list(sh, root).context("listing the repository's files")?;
+    discover_all(sh, helm, root, files, cache)
+}
+
+/// [`discover_listed`], the Applications gathered, those Argo CD withholds left out.
+fn discover_all(
+    sh: &Shell,
+    helm: &Path,
+    root: &Path,
+    files: repository::Files,
+    cache: Option<&Cache>,
+) -> Result<Discovery> {
     let mut applications = Vec::new();
-    let mut discovery = discover_each(sh, helm, root, cache, &mut |chunk| {
+    let mut discovery = discover_listed(sh, helm, root, files, cache, &mut |chunk| {
         applications.extend(chunk);
         Ok(())
     })?;
@@ -165,12 +195,24 @@ pub fn discover_each(
     cache: Option<&Cache>,
     on_chunk: &mut dyn FnMut(Vec<Application>) -> Result<()>,
 ) -> Result<Discovery> {
+    let files = repository::Files::list(sh, root).context("listing the repository's files")?;
+    discover_listed(sh, helm, root, files, cache, on_chunk)
+}
+
+/// [`discover_each`] over the repository files `files` of `root`.
+fn discover_listed(
+    sh: &Shell,
+    helm: &Path,
+    root: &Path,
+    mut files: repository::Files,
+    cache: Option<&Cache>,
+    on_chunk: &mut dyn FnMut(Vec<Application>) -> Result<()>,
+) -> Result<Discovery> {
     let mut discovery = Discovery {
         appsets: layout::appset_files(root)
             .with_context(|| format!("listing {}", layout::APPSETS_DIR))?,
         ..Discovery::default()
     };
-    let mut files = repository::Files::list(sh, root).context("listing the repository's files")?;
     let (globbing, setting_problem) = settings::globbing(root);
     files.globbing = globbing;
     discovery.problems.extend(setting_problem);

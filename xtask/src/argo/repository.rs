@@ -45,6 +45,16 @@ impl Files {
         })
     }
 
+    /// The files `paths` (repository paths, any order), as a scratch copy made of them holds them.
+    pub fn of(mut paths: Vec<String>) -> Files {
+        paths.sort();
+        paths.dedup();
+        Files {
+            files: paths,
+            globbing: Globbing::default(),
+        }
+    }
+
     /// The files at or under the folder `dir` ("" is the root).
     pub fn under(&self, dir: &str) -> Vec<&str> {
         let dir = dir.trim_end_matches('/');

@@ -33,7 +33,7 @@ impl BaseTree {
         let base = temp.path().join("base");
         for dir in model::TREE_DIRS {
             if root.join(dir).is_dir() {
-                link_tree(&root.join(dir), &base.join(dir))
+                crate::scratch::link_tree(&root.join(dir), &base.join(dir))
                     .with_context(|| format!("linking {dir} into the base tree"))?;
             }
         }
@@ -69,21 +69,6 @@ impl BaseTree {
     pub fn root(&self) -> &Path {
         &self.root
     }
-}
-
-/// Links every file under `from` into `to`, folders made.
-fn link_tree(from: &Path, to: &Path) -> io::Result<()> {
-    fs::create_dir_all(to)?;
-    for entry in fs::read_dir(from)? {
-        let entry = entry?;
-        let target = to.join(entry.file_name());
-        if entry.file_type()?.is_dir() {
-            link_tree(&entry.path(), &target)?;
-        } else if fs::hard_link(entry.path(), &target).is_err() {
-            fs::copy(entry.path(), &target)?;
-        }
-    }
-    Ok(())
 }
 
 /// Removes the file or folder at `path` of the base tree, if there is one: a folder where the
