@@ -152,6 +152,8 @@ pub struct Stats {
     pub cache: Option<(String, cache::Stats)>,
     /// Renders that ran helm.
     pub helm_renders: usize,
+    /// The helm runs discovery made to render the ApplicationSets' templates.
+    pub discovery_helm_runs: usize,
     pub discovery: Duration,
     pub rules: Duration,
     pub renders: Duration,
@@ -309,6 +311,7 @@ pub fn run(sh: &Shell, flags: &Flags) -> Result<()> {
     let total = started.elapsed();
     let stats = flags.stats.then(|| Stats {
         helm_renders,
+        discovery_helm_runs: argo::template_helm_runs(),
         cache: cache
             .as_ref()
             .map(|c| (c.dir().display().to_string(), c.stats())),
@@ -614,8 +617,8 @@ fn selection_line(report: &Report) -> Option<String> {
 fn stats_line(stats: &Stats, rendered: usize) -> String {
     let cache = match &stats.cache {
         Some((dir, c)) => format!(
-            "{} from the cache, {} rendered by helm (cache {dir}; discovery: {} parameter sets from the cache, {} rendered)",
-            c.hits, c.misses, c.discovery_hits, c.discovery_misses
+            "{} from the cache, {} rendered by helm (cache {dir}; discovery: {} parameter sets from the cache, {} rendered in {} helm runs)",
+            c.hits, c.misses, c.discovery_hits, c.discovery_misses, stats.discovery_helm_runs
         ),
         None => format!("{} rendered by helm (cache off)", stats.helm_renders),
     };
@@ -722,6 +725,7 @@ fn json(report: &Report) -> serde_json::Value {
         out["discovery_cache_misses"] = json!(cache.discovery_misses);
         out["cache_write_failures"] = json!(cache.write_failures);
         out["helm_renders"] = json!(stats.helm_renders);
+        out["discovery_helm_runs"] = json!(stats.discovery_helm_runs);
         out["seconds"] = json!({
             "discovery": stats.discovery.as_secs_f64(),
             "whole_tree_rules": stats.rules.as_secs_f64(),

@@ -810,6 +810,46 @@ fn discovery_renders_only_the_parameter_sets_that_changed() {
 }
 
 #[test]
+fn one_changed_component_costs_discovery_one_helm_run_however_far_apart_its_sets() {
+    // The matrix is env-major: with 300 more components a component's sets are ~300 apart, in
+    // other chunks of 256. Each chunk with a set the cache lacks ran helm once (about 0.1 s);
+    // chunks with few such sets now wait for the next ones and share one run.
+    // One shard of many: discovery runs in full, few renders.
+    const SHARD: &[&str] = &["--shard", "1/1000"];
+    let repo = Repo::new();
+    repo.add_load_components(300);
+    let cold = repo.stats(SHARD);
+    assert_eq!(cold["ok"], Json::Bool(true), "{cold:#}");
+    assert!(count(&cold, "discovery_helm_runs") >= 3, "{cold:#}");
+    let warm = repo.stats(SHARD);
+    assert_eq!(count(&warm, "discovery_helm_runs"), 0, "{warm:#}");
+
+    let component =
+        "environments/_shared/components/apps/primitives/domain-load0150-v0/component.yaml";
+    let text = repo.read(component);
+    repo.write(component, &text.replace("version: main", "version: HEAD"));
+    let changed = repo.stats(SHARD);
+    assert_eq!(count(&changed, "discovery_cache_misses"), 3, "{changed:#}");
+    assert_eq!(count(&changed, "discovery_helm_runs"), 1, "{changed:#}");
+    // What waited was rendered, and with the change: every Application is still there, and the
+    // three of that component track HEAD.
+    assert_eq!(applications(&changed), applications(&warm));
+    let listing = repo.json(&["apps", "--json"]);
+    let revisions: Vec<&str> = listing["applications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["componentFile"] == component)
+        .map(|a| {
+            a["manifest"]["spec"]["sources"][0]["targetRevision"]
+                .as_str()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(revisions, ["HEAD", "HEAD", "HEAD"]);
+}
+
+#[test]
 fn an_interrupt_during_the_renders_stops_verify_promptly() {
     // The render workers and discovery run at once; a Ctrl-C must stop both, not leave the
     // producer waiting for a queue nobody drains.

@@ -123,6 +123,8 @@ impl<'a> AppSet<'a> {
                 has_patch: patch.is_some(),
                 decoder: decoder.as_ref(),
                 sets: Vec::with_capacity(CHUNK),
+                checked: 0,
+                uncached: 0,
                 unparsable: false,
             };
             sets.each(self, root, &mut |item| match item {
@@ -132,7 +134,7 @@ impl<'a> AppSet<'a> {
                     Ok(())
                 }
             })?;
-            chunks.flush(&mut problems, emit)?;
+            chunks.flush(&mut problems, emit, true)?;
         }
         Ok(problems)
     }
@@ -222,8 +224,12 @@ impl<'a> AppSet<'a> {
     }
 }
 
+/// At most this many sets wait for one helm run ([`Chunks::flush`]).
+const HOLD: usize = 4 * CHUNK;
+
 /// The parameter sets of one ApplicationSet waiting to be rendered, and what renders them: a
-/// chunk at a time, so that only [`CHUNK`] sets and their Applications are ever held.
+/// chunk at a time, so that only [`CHUNK`] sets and their Applications are held; up to [`HOLD`]
+/// when chunks wait so that one helm run renders all their sets the cache lacks.
 struct Chunks<'c> {
     appset: &'c AppSet<'c>,
     sh: &'c Shell,
@@ -236,6 +242,9 @@ struct Chunks<'c> {
     /// The Argo CD schema the patched Applications are decoded with.
     decoder: Option<&'c ArgoCd>,
     sets: Vec<ParamSet>,
+    /// How many of `sets` were looked up in the cache, and how many of those it lacks.
+    checked: usize,
+    uncached: usize,
     /// A template does not parse: nothing more is rendered (the problem is reported once).
     unparsable: bool,
 }
@@ -251,22 +260,38 @@ impl Chunks<'_> {
             return Ok(());
         }
         self.sets.push(set);
-        if self.sets.len() >= CHUNK {
-            self.flush(problems, emit)?;
+        if self.sets.len().is_multiple_of(CHUNK) {
+            self.flush(problems, emit, false)?;
         }
         Ok(())
     }
 
-    /// Renders the waiting sets and hands their Applications to `emit`.
+    /// Renders the waiting sets and hands their Applications to `emit`. Before the `last` flush,
+    /// sets of which the cache lacks only a few wait for the next chunks (up to [`HOLD`] sets):
+    /// a change to one component touches a set per env, chunks apart, and each helm run costs
+    /// a tenth of a second however few sets it renders.
     fn flush(
         &mut self,
         problems: &mut Vec<Problem>,
         emit: &mut dyn FnMut(Vec<Application>) -> Result<()>,
+        last: bool,
     ) -> Result<()> {
-        let sets = std::mem::take(&mut self.sets);
-        if sets.is_empty() || self.unparsable {
+        if self.sets.is_empty() || self.unparsable {
             return Ok(());
         }
+        if !last {
+            let unchecked: Vec<&str> = self.sets[self.checked..]
+                .iter()
+                .map(|s| s.params.as_str())
+                .collect();
+            self.uncached += gotemplate::uncached(self.prepared, &unchecked, self.cache);
+            self.checked = self.sets.len();
+            if (1..CHUNK).contains(&self.uncached) && self.sets.len() < HOLD {
+                return Ok(());
+            }
+        }
+        (self.checked, self.uncached) = (0, 0);
+        let sets = std::mem::take(&mut self.sets);
         let this = self.appset;
         let values: Vec<&str> = sets.iter().map(|s| s.params.as_str()).collect();
         let rendered = match gotemplate::render(

@@ -406,17 +406,7 @@ pub fn render(
     let mut results: Vec<Option<Result<Vec<String>, Failure>>> = vec![None; sets.len()];
     let mut keys = Vec::new();
     if let Some(cache) = cache {
-        let mut fields = vec![
-            b"appset-templates".as_slice(),
-            cache.helm_version().as_bytes(),
-            HELPERS.as_bytes(),
-        ];
-        fields.extend(templates.iter().map(|t| t.as_bytes()));
-        let templates_key = Key::of(&fields);
-        keys = sets
-            .iter()
-            .map(|set| Key::of(&[templates_key.as_str().as_bytes(), set.as_bytes()]))
-            .collect();
+        keys = set_keys(cache, templates, sets);
         for (result, key) in results.iter_mut().zip(&keys) {
             *result = cache
                 .read(What::Discovery, key)
@@ -449,6 +439,32 @@ pub fn render(
             .map(|r| r.expect("every set read, rendered or failed"))
             .collect(),
     ))
+}
+
+/// The cache key of each set's strings: helm's version, the templates and the set.
+fn set_keys(cache: &Cache, templates: &[String], sets: &[&Params]) -> Vec<Key> {
+    let mut fields = vec![
+        b"appset-templates".as_slice(),
+        cache.helm_version().as_bytes(),
+        HELPERS.as_bytes(),
+    ];
+    fields.extend(templates.iter().map(|t| t.as_bytes()));
+    let templates_key = Key::of(&fields);
+    sets.iter()
+        .map(|set| Key::of(&[templates_key.as_str().as_bytes(), set.as_bytes()]))
+        .collect()
+}
+
+/// How many of `sets` [`render`] would send to helm: those `cache` holds no entry for (all of
+/// them without a cache). Only looks: a damaged entry counts as held, and is rendered anyway.
+pub fn uncached(templates: &[String], sets: &[&Params], cache: Option<&Cache>) -> usize {
+    match cache.filter(|_| templates.iter().all(|t| deterministic(t))) {
+        Some(cache) => set_keys(cache, templates, sets)
+            .iter()
+            .filter(|key| !cache.has(What::Discovery, key))
+            .count(),
+        None => sets.len(),
+    }
 }
 
 /// Whether a template renders the same for the same parameters: sprig's clock, randomness and
@@ -515,6 +531,9 @@ fn batches(sets: &[&Params], templates: usize, cores: usize) -> Vec<std::ops::Ra
     out
 }
 
+/// The helm runs [`render_batch`] made in this process.
+pub static HELM_RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
 /// Renders every template with every parameter set in one helm run over a throwaway chart: each
 /// template becomes a named template executed with the set as both `.` and `$` (as Argo CD
 /// executes it), its output JSON-encoded so that any text survives helm's YAML handling (and its
@@ -561,6 +580,7 @@ fn render_batch(
             set_strings: Vec::new(),
             sets: Vec::new(),
         };
+        HELM_RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         match helm::template(sh, helm, &render) {
             Ok(manifests) => {
                 let rendered = parse_out(&manifests, pending.len(), templates.len())?;

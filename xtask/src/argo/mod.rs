@@ -65,6 +65,11 @@ pub const RULE_TEMPLATE: &str = "appset-template";
 pub const RULE_DUPLICATE: &str = "application-duplicate";
 pub const RULE_SOURCE: &str = "application-source";
 
+/// The helm runs discovery has made in this process to render the ApplicationSets' templates.
+pub fn template_helm_runs() -> usize {
+    gotemplate::HELM_RUNS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 /// The file patterns of every git files generator of the ApplicationSet file `appset` (matrix and
 /// merge children too), each with its literal folder (the segments before the first wildcard; the
 /// whole pattern when it has none).
@@ -180,14 +185,15 @@ fn discover_all(
 }
 
 /// How many parameter sets discovery renders and hands on at a time: its memory is this many
-/// sets and Applications, however many the ApplicationSets generate.
+/// sets and Applications (four times as many while chunks wait for the sets the cache lacks to
+/// share one helm run), however many the ApplicationSets generate.
 pub const CHUNK: usize = 256;
 
-/// [`discover_cached`] as a stream: the Applications are handed to `on_chunk` at most [`CHUNK`]
-/// at a time, in Argo CD's order, and never held here, so that a caller that lets each chunk go
-/// keeps memory flat in the number of Applications. A later Application with the name of an
-/// earlier one is not handed on (Argo CD rejects it); the returned [`Discovery`] holds the
-/// problems and the ApplicationSet files, and no Applications.
+/// [`discover_cached`] as a stream: the Applications are handed to `on_chunk` a chunk (at most
+/// four [`CHUNK`]s) at a time, in Argo CD's order, and never held here, so that a caller that
+/// lets each chunk go keeps memory flat in the number of Applications. A later Application with
+/// the name of an earlier one is not handed on (Argo CD rejects it); the returned [`Discovery`]
+/// holds the problems and the ApplicationSet files, and no Applications.
 pub fn discover_each(
     sh: &Shell,
     helm: &Path,

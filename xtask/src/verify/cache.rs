@@ -274,6 +274,11 @@ impl Cache {
             .and_then(|bytes| decode(key, bytes))
     }
 
+    /// Whether there is an entry for `key` (read or not, counted nowhere).
+    pub fn has(&self, what: What, key: &Key) -> bool {
+        self.path(what, key).is_file()
+    }
+
     pub fn count(&self, what: What, hits: usize, misses: usize) {
         let (hit, miss) = match what {
             What::Render => (&self.hits, &self.misses),
