@@ -97,11 +97,14 @@ pub fn documents(manifests: &str) -> Result<Vec<crate::yaml::Value>> {
     Ok(docs)
 }
 
-/// `helm version --short`, e.g. `v3.17.3+ge4da497`.
+/// `helm version --short`, e.g. `v3.17.3+ge4da497`; for a provisioned helm, remembered beside it
+/// ([`crate::tools::remembered`]): asking cost every verify and scaffold a helm run.
 pub fn version(sh: &Shell, helm: &Path) -> Result<String> {
-    let out = cmd!(sh, "{helm} version --short")
-        .quiet()
-        .read()
-        .with_context(|| format!("running {} version", helm.display()))?;
-    Ok(out.trim().to_owned())
+    crate::tools::remembered(helm, "version", || {
+        let out = cmd!(sh, "{helm} version --short")
+            .quiet()
+            .read()
+            .with_context(|| format!("running {} version", helm.display()))?;
+        Ok(out.trim().to_owned())
+    })
 }

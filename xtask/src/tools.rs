@@ -659,6 +659,38 @@ impl<W: Write> Write for HashingWriter<W> {
 /// half-written or replaced download (each has another length, time or inode); anyone able to
 /// rewrite the binary with its metadata could rewrite the stamp as well, as they could the pin.
 fn sha256_of_binary(path: &Path) -> io::Result<String> {
+    let valid = |sha: &str| sha.len() == 64 && sha.bytes().all(|b| b.is_ascii_hexdigit());
+    stamped(path, "sha256", valid, || sha256_of_file(path))
+}
+
+/// What `ask` says of the provisioned binary at `path` (its `--version`, say), remembered beside
+/// it in `<binary>.<what>` like its hash ([`sha256_of_binary`]), so that a command does not run
+/// the tool only to ask again. A binary provisioned elsewhere (no stamp of its hash beside it) is
+/// asked every time: nothing is written beside a binary this crate did not put there.
+pub fn remembered(path: &Path, what: &str, ask: impl FnOnce() -> Result<String>) -> Result<String> {
+    if !path.with_extension("sha256").is_file() {
+        return ask();
+    }
+    stamped(
+        path,
+        what,
+        |answer| !answer.is_empty() && !answer.contains('\n'),
+        ask,
+    )
+}
+
+/// `compute`'s one-line answer for the file at `path`, read from `<file>.<what>` while the file is
+/// the one it was computed for (same length, modification time and inode), else computed and
+/// written there (only an economy: a stamp that cannot be written costs the next run, no more).
+fn stamped<E>(
+    path: &Path,
+    what: &str,
+    valid: impl Fn(&str) -> bool,
+    compute: impl FnOnce() -> Result<String, E>,
+) -> Result<String, E>
+where
+    E: From<io::Error>,
+{
     use std::os::unix::fs::MetadataExt;
     let meta = fs::metadata(path)?;
     let identity = format!(
@@ -668,24 +700,23 @@ fn sha256_of_binary(path: &Path) -> io::Result<String> {
         meta.mtime_nsec(),
         meta.ino()
     );
-    let stamp = path.with_extension("sha256");
-    if let Some(sha) = fs::read_to_string(&stamp)
+    let stamp = path.with_extension(what);
+    if let Some(answer) = fs::read_to_string(&stamp)
         .ok()
         .and_then(|text| {
             text.strip_suffix(&format!(" {identity}\n"))
                 .map(str::to_owned)
         })
-        .filter(|sha| sha.len() == 64 && sha.bytes().all(|b| b.is_ascii_hexdigit()))
+        .filter(|answer| valid(answer))
     {
-        return Ok(sha);
+        return Ok(answer);
     }
-    let sha = sha256_of_file(path)?;
-    // Only an economy: a stamp that cannot be written costs the next run its hash, no more.
+    let answer = compute()?;
     let partial = Scratch::new(stamp.with_file_name(unique_name("stamp")));
-    if fs::write(partial.path(), format!("{sha} {identity}\n")).is_ok() {
+    if valid(&answer) && fs::write(partial.path(), format!("{answer} {identity}\n")).is_ok() {
         let _ = fs::rename(partial.path(), &stamp);
     }
-    Ok(sha)
+    Ok(answer)
 }
 
 fn sha256_of_file(path: &Path) -> io::Result<String> {
@@ -1034,6 +1065,34 @@ mod tests {
         assert!(fs::read_to_string(&stamp)
             .unwrap()
             .starts_with(&format!("{new} 4 ")));
+    }
+
+    #[test]
+    fn a_provisioned_binary_s_answer_is_remembered_until_it_changes() {
+        let dir = TempDir::new();
+        let binary = dir.path().join("tool");
+        fs::write(&binary, b"one").unwrap();
+        let asked = std::cell::Cell::new(0);
+        let ask = |answer: &str| {
+            asked.set(asked.get() + 1);
+            Ok(answer.to_owned())
+        };
+        // Not provisioned here (no stamp of its hash): asked every time, nothing written beside it.
+        assert_eq!(remembered(&binary, "version", || ask("v1")).unwrap(), "v1");
+        assert_eq!(remembered(&binary, "version", || ask("v1")).unwrap(), "v1");
+        assert_eq!(asked.get(), 2);
+        assert!(!dir.path().join("tool.version").exists());
+
+        sha256_of_binary(&binary).unwrap();
+        assert_eq!(remembered(&binary, "version", || ask("v1")).unwrap(), "v1");
+        assert_eq!(remembered(&binary, "version", || ask("v2")).unwrap(), "v1");
+        assert_eq!(asked.get(), 3, "the second answer came from the stamp");
+        // A new binary is asked again; an error is passed on and remembers nothing.
+        fs::write(&binary, b"two!").unwrap();
+        let failed = remembered(&binary, "version", || anyhow::bail!("no helm"));
+        assert_eq!(failed.unwrap_err().to_string(), "no helm");
+        assert_eq!(remembered(&binary, "version", || ask("v2")).unwrap(), "v2");
+        assert_eq!(asked.get(), 4);
     }
 
     #[test]
