@@ -1,7 +1,11 @@
 //! `argocd-schema`: the ApplicationSets and AppProjects under `argocd/`, and every Application
-//! they generate, checked strictly against the schema of the Argo CD version `config/argocd.yaml`
+//! they generate, checked strictly against the CRDs of the Argo CD version `config/argocd.yaml`
 //! declares. The API server prunes unknown fields of custom resources silently, so a misspelt
 //! Argo CD field is otherwise lost without a word.
+//!
+//! The CRDs are Argo CD's own, vendored with their provenance in `xtask/schemas/argocd/<version>/`;
+//! what is checked is derived from them once, in a test, into `<version>.json` ([`derive`]), so
+//! that no run reads their megabytes of YAML.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -19,8 +23,12 @@ pub const RULE_VERSION: &str = "argocd-version";
 /// Where the repository declares its Argo CD version.
 pub const VERSION_FILE: &str = "config/argocd.yaml";
 
-/// The schemas in the repository, per Argo CD major.minor (`xtask/schemas/argocd/`).
-const SCHEMAS: [(&str, &str); 1] = [("3.5", include_str!("../../../schemas/argocd/3.5.yaml"))];
+#[cfg(test)]
+mod derive;
+
+/// The schemas in the repository, per Argo CD major.minor: each derived from the CRDs of that
+/// version vendored in `xtask/schemas/argocd/<version>/` ([`derive`]).
+const SCHEMAS: [(&str, &str); 1] = [("3.5", include_str!("../../../schemas/argocd/3.5.json"))];
 const KINDS: [&str; 3] = ["Application", "ApplicationSet", "AppProject"];
 
 /// The validators of the declared version, one per kind.
@@ -36,7 +44,7 @@ fn compiled(at: usize) -> &'static HashMap<&'static str, Validator> {
         [const { OnceLock::new() }; SCHEMAS.len()];
     COMPILED[at].get_or_init(|| {
         let schema: Value =
-            crate::yaml::from_str(SCHEMAS[at].1).expect("the Argo CD schemas are YAML (tested)");
+            serde_json::from_str(SCHEMAS[at].1).expect("the Argo CD schemas are JSON (tested)");
         let schema = std::sync::Arc::new(schema);
         KINDS
             .into_iter()
@@ -74,7 +82,7 @@ impl ArgoCd {
             _ => return Err(refuse(format!("must hold the key version, a quoted major.minor of Argo CD such as \"3.5\" (one of {known}), and optionally {}: true|false; no other key", crate::argo::settings::NEW_GIT_FILE_GLOBBING))),
         };
         let Some(at) = SCHEMAS.iter().position(|(v, _)| *v == version) else {
-            return Err(refuse(format!("version {version:?}: the repository holds no Argo CD schema for it; use one of {known}, or add xtask/schemas/argocd/{version}.yaml")));
+            return Err(refuse(format!("version {version:?}: the repository holds no Argo CD schema for it; use one of {known}, or vendor that version's CRDs in xtask/schemas/argocd/{version}/ and derive {version}.json (docs/verify-rules.md#argocd-version-and-argocd-schema)")));
         };
         Ok(ArgoCd {
             version,
@@ -244,7 +252,7 @@ fn go_json_kind(value: &Value) -> &'static str {
     }
 }
 
-/// The Go type behind a JSON Schema type of the Argo CD schema.
+/// The Go type behind a JSON Schema type of the Argo CD CRDs.
 fn go_type(schema_type: &str) -> &'static str {
     match schema_type {
         "boolean" => "bool",
@@ -314,15 +322,55 @@ mod tests {
             "{found:?}"
         );
         let appset = json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "ApplicationSet", "metadata": {"name": "a"},
-            "spec": {"generators": [], "template": {}, "syncPolicy": {"preserveResourceOnDeletion": true}}});
+            "spec": {"generators": [], "template": {"metadata": {}, "spec": {"project": "p", "destination": {}}},
+                     "syncPolicy": {"preserveResourceOnDeletion": true}}});
         let found = argocd.validate(&appset);
         assert!(
             matches!(found.as_slice(), [(at, m)] if at == "spec.syncPolicy" && m.contains("preserveResourceOnDeletion")),
             "{found:?}"
         );
+        // The CRD requires a template's metadata and spec (ApplicationSetTemplate has no
+        // omitempty on them): the API server refuses an ApplicationSet without them.
+        let bare = json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "ApplicationSet", "metadata": {"name": "a"},
+            "spec": {"generators": [], "template": {}}});
+        let found = argocd.validate(&bare);
+        assert_eq!(
+            found,
+            [
+                (
+                    "spec.template".to_owned(),
+                    "\"metadata\" is a required property".to_owned()
+                ),
+                (
+                    "spec.template".to_owned(),
+                    "\"spec\" is a required property".to_owned()
+                ),
+            ]
+        );
         assert_eq!(
             argocd.validate(&json!({"apiVersion": "v1", "kind": "ConfigMap", "bogus": 1})),
             Vec::new()
+        );
+    }
+
+    #[test]
+    fn status_is_refused_and_metadata_is_checked_as_a_template_s() {
+        // status is the controller's to write: not desired state, whatever the CRD lists.
+        let argocd = ArgoCd::load(&fixture::repo_root()).unwrap();
+        let project = json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "AppProject",
+            "metadata": {"name": "p", "lables": {}, "annotations": {"a": 1}}, "spec": {}, "status": {}});
+        let mut found = argocd.validate(&project);
+        found.sort();
+        let at: Vec<&str> = found.iter().map(|(at, _)| at.as_str()).collect();
+        assert_eq!(at, ["", "metadata", "metadata.annotations.a"], "{found:?}");
+        assert!(found[0].1.contains("\"status\"") && found[1].1.contains("\"lables\""));
+        let unnamed = json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "AppProject", "metadata": {}, "spec": {}});
+        assert_eq!(
+            argocd.validate(&unnamed),
+            [(
+                "metadata".to_owned(),
+                "\"name\" is a required property".to_owned()
+            )]
         );
     }
 
