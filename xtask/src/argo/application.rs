@@ -34,6 +34,8 @@ pub struct Application {
     pub labels: std::collections::BTreeMap<String, String>,
     /// `helm.ignoreMissingValueFiles` of the chart source.
     pub ignore_missing_value_files: bool,
+    /// `spec.project`, read off the manifest once: the AppProject rules ask for it per object.
+    pub project: Option<String>,
     /// The whole rendered Application, as Argo CD would create it, as compact JSON (keys in
     /// order). Text, not a parsed tree: with thousands of Applications the trees dominated
     /// discovery's memory, and only `cargo xtask apps` reads it back.
@@ -115,6 +117,7 @@ impl AppSet<'_> {
             value_files,
             labels,
             ignore_missing_value_files,
+            project: spec["project"].as_str().map(str::to_owned),
             manifest: String::new(),
         };
         let problems = sources_problems(&app, &sources);

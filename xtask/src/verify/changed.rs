@@ -274,6 +274,7 @@ mod tests {
             ],
             labels: Default::default(),
             ignore_missing_value_files: false,
+            project: None,
             manifest: "null".into(),
         }
     }

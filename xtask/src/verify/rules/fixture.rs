@@ -71,6 +71,7 @@ fn cluster_scoped(root: &Path) -> Vec<Application> {
                 value_files: Vec::new(),
                 labels,
                 ignore_missing_value_files: false,
+                project: None,
                 manifest: "null".into(),
             })
         })
@@ -103,6 +104,7 @@ fn build(cluster: &Cluster, file: &str, doc: &Value, name: &str, domain: &str) -
         value_files: value_layers(cluster, domain, name).to_vec(),
         labels,
         ignore_missing_value_files: false,
+        project: None,
         manifest: "null".into(),
     }
 }

@@ -242,9 +242,7 @@ fn show_kind(group: &str, kind: &str) -> String {
 }
 
 pub(super) fn project_name(app: &Application) -> Option<String> {
-    app.manifest()["spec"]["project"]
-        .as_str()
-        .map(str::to_owned)
+    app.project.clone()
 }
 
 /// `IsGroupKindNamePermitted`: a namespaced kind is permitted unless a non-empty whitelist
