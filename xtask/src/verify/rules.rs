@@ -154,8 +154,9 @@ impl Checker<'_> {
 
 /// Rules on one Application's rendered manifests (multi-document YAML from helm template).
 pub fn check_rendered(app: &Application, manifests: &str) -> Vec<Problem> {
-    let mut problems = secrets::rendered(app, manifests);
-    problems.extend(secrets::rendered_literals(app, manifests));
+    let documents = secrets::documents(manifests);
+    let mut problems = secrets::rendered(app, &documents);
+    problems.extend(secrets::rendered_literals(app, &documents));
     problems.sort();
     problems.dedup();
     problems
