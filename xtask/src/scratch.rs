@@ -57,17 +57,7 @@ impl Drop for Scratch {
 
 /// Copies the folder `from` to `to`, every file and folder under it.
 pub fn copy_tree(from: &Path, to: &Path) -> io::Result<()> {
-    fs::create_dir_all(to)?;
-    for entry in fs::read_dir(from)? {
-        let entry = entry?;
-        let target = to.join(entry.file_name());
-        if entry.file_type()?.is_dir() {
-            copy_tree(&entry.path(), &target)?;
-        } else {
-            fs::copy(entry.path(), &target)?;
-        }
-    }
-    Ok(())
+    each_file(from, to, &|from, to| fs::copy(from, to).map(drop))
 }
 
 /// Hard-links the file `from` at `to` (copied where a link cannot be made, such as across file
@@ -82,14 +72,23 @@ pub fn link_or_copy(from: &Path, to: &Path) -> io::Result<()> {
 
 /// Links (or copies) every file under the folder `from` into `to`, folders made.
 pub fn link_tree(from: &Path, to: &Path) -> io::Result<()> {
+    each_file(from, to, &link_or_copy)
+}
+
+/// Makes the folders of `from` under `to` and calls `file` for each file, with its place there.
+fn each_file(
+    from: &Path,
+    to: &Path,
+    file: &dyn Fn(&Path, &Path) -> io::Result<()>,
+) -> io::Result<()> {
     fs::create_dir_all(to)?;
     for entry in fs::read_dir(from)? {
         let entry = entry?;
         let target = to.join(entry.file_name());
         if entry.file_type()?.is_dir() {
-            link_tree(&entry.path(), &target)?;
+            each_file(&entry.path(), &target, file)?;
         } else {
-            link_or_copy(&entry.path(), &target)?;
+            file(&entry.path(), &target)?;
         }
     }
     Ok(())
